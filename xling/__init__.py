@@ -1,0 +1,3 @@
+"""xling: zero-shot cross-lingual transfer with multilingual encoders."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,34 @@
+"""``xling tasks``: the registered tasks, their languages and where their data can come from."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("tasks", help="list tasks, languages and data sources")
+    parser.add_argument("names", nargs="*", help="only these tasks")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from xling.metrics import METRICS
+    from xling.tasks import TASKS
+
+    names = args.names or TASKS.names()
+    for name in names:
+        task = TASKS.get(name)
+        metric = METRICS.get(task.metric)
+        print(f"{task.name}  [{task.kind}, {metric.name}: {metric.description}]")
+        print(f"  {task.description}")
+        print(f"  languages ({len(task.languages)}): {' '.join(task.languages)}")
+        if task.labels:
+            print(f"  labels ({len(task.labels)}): {' '.join(task.labels)}")
+        for hub in task.hub:
+            config = f" config {hub.config}" if hub.config else ""
+            print(f"  hub: {hub.path}{config} splits {', '.join(f'{k}={v}' for k, v in hub.splits.items())}")
+        if task.local:
+            patterns = ", ".join(p.pattern + ("[merged]" if p.merge else "") for p in task.local)
+            print(f"  local (--data-dir): {patterns} (also .gz)")
+        print()
+    return 0

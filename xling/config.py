@@ -1,0 +1,291 @@
+"""Run configuration: one frozen dataclass, loaded from YAML, overridden by flags, saved with the run.
+
+Every field is a YAML key and a command-line flag (``max_train_examples``
+<-> ``--max-train-examples``). Flags override the file; the resolved config
+(with task defaults filled in) is written to the run directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from xling.errors import ConfigError
+
+MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
+
+
+def _opt(default: Any, help: str, **extra: Any) -> Any:
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help, **extra})
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on."""
+
+    task: str | None = _opt(None, "task name (xling tasks lists them)")
+    model: str | None = _opt(None, "Hugging Face model id or local checkpoint directory")
+    output_dir: str | None = _opt(None, "run directory (results.json, config, checkpoints, predictions)")
+    # model
+    fusion: str = _opt("last", "layer fusion method: last, aif, scalar_mix, mean, concat")
+    fusion_layer: int | None = _opt(None, "lower layer fused with the last (1..L-1, or negative)")
+    fusion_options: dict = _opt({}, "extra fusion options, e.g. reduction=4 norm=layer|batch double=true",
+                                flag="fusion-option", metavar="KEY=VALUE")
+    pooling: str = _opt("first", "sequence pooling for classification heads: first or mean")
+    dropout: float = _opt(0.1, "dropout in the heads")
+    freeze_embeddings: bool = _opt(False, "freeze the word-embedding matrix (much faster on CPU)")
+    # data
+    data_dir: str | None = _opt(None, "local data folder (XTREME layout, CoNLL-U, ...); default: the hub")
+    files: dict = _opt({}, "per-language file override LANG:SPLIT=PATH (repeatable)", flag="file",
+                       metavar="LANG:SPLIT=PATH")
+    source: str = _opt("auto", "data source: auto (local if --data-dir/--file given, else hub), local, hub")
+    train_language: str | None = _opt(None, "training language (default: the task's, English)")
+    train_split: str = _opt("train", "split to train on (e.g. dev for PAWS-X when only English dev exists)")
+    dev_split: str = _opt("dev", "English split for model selection")
+    selection_holdout: int = _opt(0, "hold out this many training examples as the selection set "
+                                     "(needed when training on the dev split)")
+    languages: list = _opt([], "evaluation languages, comma-separated (default: all of the task's)")
+    eval_split: str = _opt("test", "split scored per language")
+    fallback_split: str | None = _opt("dev", "split to score when eval_split has no labels or is missing "
+                                             "(empty: fail instead)")
+    missing_languages: str = _opt("error", "a language with no data: error or skip")
+    max_train_examples: int | None = _opt(None, "random subset of the training data")
+    max_eval_examples: int | None = _opt(None, "random subset of each evaluation set (same for every run)")
+    max_selection_examples: int | None = _opt(None, "random subset of the English selection set")
+    # optimisation
+    seed: int = _opt(42, "random seed")
+    epochs: float | None = _opt(None, "training epochs (default: the task's XTREME default)")
+    max_steps: int | None = _opt(None, "stop after this many optimiser steps (overrides epochs)")
+    batch_size: int = _opt(32, "examples per optimiser step (before accumulation)")
+    gradient_accumulation: int = _opt(1, "batches accumulated per optimiser step")
+    eval_batch_size: int = _opt(64, "examples per evaluation batch")
+    learning_rate: float = _opt(2e-5, "encoder learning rate")
+    fusion_learning_rate: float = _opt(1e-3, "learning rate of the fusion module")
+    head_learning_rate: float | None = _opt(None, "learning rate of the heads (default: learning_rate)")
+    weight_decay: float = _opt(0.01, "AdamW weight decay (not on biases and norms)")
+    warmup_ratio: float = _opt(0.1, "share of steps with linear warm-up")
+    max_grad_norm: float = _opt(1.0, "gradient clipping norm (0: off)")
+    max_seq_length: int | None = _opt(None, "sub-word limit per sequence (default: the task's, 128)")
+    group_by_length: bool = _opt(True, "batch sequences of similar length (dynamic padding)")
+    mixed_precision: str = _opt("auto", "auto (bf16 on a capable GPU), no, bf16, fp16")
+    # selection, checkpoints, output
+    eval_every: int | None = _opt(None, "evaluate on English dev every N steps (default: each epoch)")
+    oracle_selection: bool = _opt(True, "also record which checkpoint target-language dev sets would pick")
+    max_oracle_examples: int = _opt(1000, "examples per language for the oracle dev evaluation")
+    checkpoint_every: int | None = _opt(None, "save a resumable checkpoint every N steps")
+    checkpoint_minutes: float = _opt(10.0, "save a resumable checkpoint at least this often")
+    save_model: bool = _opt(True, "keep the selected model in OUTPUT/model")
+    save_predictions: bool = _opt(True, "write per-language predictions")
+    num_workers: int = _opt(0, "data-loader worker processes")
+    quiet: bool = _opt(False, "no progress bars (for logs)")
+    resume: bool = _opt(False, "continue a killed run from its last checkpoint")
+    overwrite: bool = _opt(False, "replace a finished run in output_dir")
+
+    def __post_init__(self) -> None:
+        positive = ("batch_size", "gradient_accumulation", "eval_batch_size")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("max_train_examples", "max_eval_examples", "max_selection_examples", "max_steps",
+                     "eval_every", "checkpoint_every", "max_seq_length"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be >= 1 or unset, got {value}")
+        if self.epochs is not None and self.epochs <= 0:
+            raise ConfigError(f"epochs must be > 0, got {self.epochs}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ConfigError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
+        if self.missing_languages not in ("error", "skip"):
+            raise ConfigError(f"missing_languages must be error or skip, got {self.missing_languages!r}")
+        if self.pooling not in ("first", "mean"):
+            raise ConfigError(f"pooling must be first or mean, got {self.pooling!r}")
+        if self.selection_holdout < 0:
+            raise ConfigError("selection_holdout must be >= 0")
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def require(self, *names: str) -> None:
+        missing = [n for n in names if getattr(self, n) in (None, "")]
+        if missing:
+            flags = ", ".join("--" + n.replace("_", "-") for n in missing)
+            raise ConfigError(f"missing required option(s): {flags} (on the command line or in the YAML config)")
+
+
+def field_names(cls: type = TrainConfig) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of option: value at the top level")
+    return data
+
+
+def check_keys(data: dict[str, Any], cls: type = TrainConfig, where: str = "config") -> None:
+    known = field_names(cls)
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise ConfigError(f"unknown option {key!r} in {where}.{hint}")
+
+
+def make_config(cls: type = TrainConfig, yaml_path: str | Path | None = None,
+                overrides: dict[str, Any] | None = None):
+    """YAML file first, then overrides (flags). Unknown keys are errors."""
+    data: dict[str, Any] = load_yaml(yaml_path) if yaml_path else {}
+    check_keys(data, cls, str(yaml_path))
+    data = {k: _coerce(cls, k, v) for k, v in data.items()}
+    data.update(overrides or {})
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _field_type(cls: type, name: str) -> Any:
+    return typing.get_type_hints(cls)[name]
+
+
+def _base(annotation: Any) -> Any:
+    """``int | None`` -> int; ``list`` -> list."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0]
+    return annotation
+
+
+def _coerce(cls: type, name: str, value: Any) -> Any:
+    """YAML values to field types: '1e-5' -> float, 'de,es' -> list, ..."""
+    base = _base(_field_type(cls, name))
+    if value is None:
+        return None
+    try:
+        if base is list:
+            return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else list(value)
+        if base is dict:
+            if not isinstance(value, dict):
+                raise ValueError("expected a mapping")
+            return value
+        if base is bool:
+            return parse_bool(value)
+        if base in (int, float):
+            return base(value)
+        return value
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"option {name}: cannot read {value!r} as {getattr(base, '__name__', base)} ({exc})") from None
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def parse_scalar(text: str) -> Any:
+    """``8`` -> 8, ``0.5`` -> 0.5, ``true`` -> True, ``a,b`` -> ['a', 'b'], else the string (via YAML)."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str) and "," in value:
+        return [parse_scalar(v) for v in value.split(",")]
+    return value
+
+
+# ---------------------------------------------------------------- argparse integration
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type = TrainConfig,
+                         skip: tuple[str, ...] = ()) -> None:
+    """One flag per field; defaults are suppressed so only given flags override the YAML file."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in skip:
+            continue
+        base = _base(hints[f.name])
+        flag = "--" + f.metadata.get("flag", f.name.replace("_", "-"))
+        help_text = f.metadata.get("help", "")
+        common: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text}
+        if base is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **common)
+        elif base is dict:
+            parser.add_argument(flag, action="append", metavar=f.metadata.get("metavar", "KEY=VALUE"), **common)
+        elif base is list:
+            parser.add_argument(flag, metavar="A,B,...", **common)
+        else:
+            metavar = f.name.upper() if base is str else base.__name__.upper()
+            parser.add_argument(flag, type=_argparse_type(base), metavar=metavar, **common)
+
+
+def _argparse_type(base: Any):
+    if base is str:
+        return lambda s: s if s != "" else None
+    return base
+
+
+def overrides_from_args(args: argparse.Namespace, cls: type = TrainConfig) -> dict[str, Any]:
+    """The fields given on the command line, parsed to their types."""
+    out: dict[str, Any] = {}
+    for name in field_names(cls):
+        if not hasattr(args, name):
+            continue
+        value = getattr(args, name)
+        base = _base(_field_type(cls, name))
+        if base is dict:
+            value = parse_files(value) if name == "files" else parse_key_values(value, f"--{name}")
+        elif base is list:
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        out[name] = value
+    return out
+
+
+def parse_key_values(items: list[str], flag: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{flag} expects KEY=VALUE, got {item!r}")
+        result[key.strip().replace("-", "_")] = parse_scalar(value)
+    return result
+
+
+def parse_files(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``de:test=path`` (repeatable; ``path1+path2`` concatenates files) -> {de: {test: path}}."""
+    result: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, path = item.partition("=")
+        lang, colon, split = target.partition(":")
+        if not sep or not colon or not lang or not split or not path:
+            raise ConfigError(f"--file expects LANG:SPLIT=PATH, got {item!r}")
+        result.setdefault(lang.strip(), {})[split.strip()] = path.split("+") if "+" in path else path
+    return result
+
+
+def save_yaml(config: Any, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False, allow_unicode=True))

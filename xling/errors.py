@@ -1,0 +1,23 @@
+"""Errors a user can act on. The CLI prints them without a traceback."""
+
+from __future__ import annotations
+
+
+class XlingError(Exception):
+    """Base class for errors caused by input, configuration or data."""
+
+
+class ConfigError(XlingError, ValueError):
+    """A configuration value is invalid or inconsistent."""
+
+
+class DataError(XlingError):
+    """Data is missing, malformed or unusable (says which file and line)."""
+
+
+class MissingDataError(DataError, FileNotFoundError):
+    """No data found for a task, language and split; lists what was tried."""
+
+
+class UnlabelledSplitError(DataError):
+    """A split has no gold labels (XTREME strips several test sets)."""

@@ -1,0 +1,95 @@
+"""Any Hugging Face text encoder, returning every hidden state.
+
+BERT, mBERT, XLM-R and e5 load through ``AutoModel``; T5 / mT5 load their
+encoder stack alone (``T5EncoderModel`` / ``MT5EncoderModel``) through
+``AutoModelForTextEncoding``, so no decoder weights are kept.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class Encoder(nn.Module):
+    """Wraps a pretrained encoder; ``forward`` returns ``num_layers + 1`` tensors of shape (B, T, d).
+
+    Index 0 is the embedding output, index ``num_layers`` the last layer.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        config = model.config
+        self.num_layers: int = getattr(config, "num_hidden_layers", None) or config.num_layers
+        self.hidden_size: int = getattr(config, "hidden_size", None) or config.d_model
+        params = inspect.signature(model.forward).parameters
+        self.accepts_token_type_ids = "token_type_ids" in params
+
+    @property
+    def config(self) -> Any:
+        return self.model.config
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, **kwargs: Any) -> "Encoder":
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(name_or_path, **kwargs)
+        return cls(_build(config, lambda model_cls, **extra: model_cls.from_pretrained(
+            name_or_path, config=config, **kwargs, **extra)))
+
+    @classmethod
+    def from_config(cls, config: Any) -> "Encoder":
+        return cls(_build(config, lambda model_cls, **extra: model_cls.from_config(config, **extra)))
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, ...]:
+        kwargs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None and self.accepts_token_type_ids:
+            kwargs["token_type_ids"] = token_type_ids
+        outputs = self.model(**kwargs, output_hidden_states=True, return_dict=True)
+        hidden_states = tuple(outputs.hidden_states)
+        if len(hidden_states) != self.num_layers + 1:
+            raise RuntimeError(
+                f"encoder returned {len(hidden_states)} hidden states, expected {self.num_layers + 1}"
+            )
+        return hidden_states
+
+    def freeze_embeddings(self) -> None:
+        self.model.get_input_embeddings().weight.requires_grad_(False)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "type": self.config.model_type,
+            "class": type(self.model).__name__,
+            "num_layers": self.num_layers,
+            "hidden_size": self.hidden_size,
+            "num_parameters": sum(p.numel() for p in self.parameters()),
+        }
+
+
+def _build(config: Any, make):
+    """Build the encoder without a pooler where the architecture has one.
+
+    xling pools in its own heads; an unused pooler would be randomly
+    initialised when the checkpoint lacks it (e5) and would leave parameters
+    without gradients under distributed training.
+    """
+    from transformers import AutoModel, AutoModelForTextEncoding
+    from transformers.models.auto.modeling_auto import MODEL_FOR_TEXT_ENCODING_MAPPING_NAMES as TEXT_ENCODERS
+
+    # T5 / mT5 / UMT5: the encoder stack alone. A saved MT5EncoderModel's config says
+    # is_encoder_decoder=False, so look the class up by model type rather than that flag.
+    if TEXT_ENCODERS.get(config.model_type, "").endswith("EncoderModel") or getattr(config, "is_encoder_decoder", False):
+        return make(AutoModelForTextEncoding)
+    try:
+        return make(AutoModel, add_pooling_layer=False)
+    except TypeError:
+        return make(AutoModel)

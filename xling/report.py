@@ -1,0 +1,197 @@
+"""Tables and plots built from results files (never from logs).
+
+Runs that differ only by seed form one column, shown as mean ± std
+(sample standard deviation over seeds); languages are rows, followed by the
+average over all languages and over the zero-shot ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xling.errors import XlingError
+from xling.results import RESULTS_FILE, Results
+
+# Config keys that do not make two runs different experiments.
+NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size",
+                  "checkpoint_every", "checkpoint_minutes", "save_model", "save_predictions", "oracle_selection",
+                  "max_oracle_examples", "languages", "data_dir", "files"}
+AVERAGE_ROWS = ("avg", "avg zero-shot")
+
+
+def find_results(paths: Sequence[str | Path]) -> list[Path]:
+    """Results files from run directories, results files, or folders holding many runs."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append(path)
+        elif (path / RESULTS_FILE).is_file():
+            found.append(path / RESULTS_FILE)
+        elif path.is_dir():
+            nested = sorted(path.rglob(RESULTS_FILE))
+            if not nested:
+                raise XlingError(f"no {RESULTS_FILE} in {path} or below")
+            found += nested
+        else:
+            raise XlingError(f"{path} is neither a run directory nor a results file")
+    return found
+
+
+@dataclass
+class Group:
+    """Runs of one experiment (they differ only by seed)."""
+
+    label: str
+    task: str
+    runs: list[Results]
+
+    @property
+    def seeds(self) -> list[int]:
+        return [r.seed for r in self.runs]
+
+    def values(self, row: str) -> list[float]:
+        if row == "avg":
+            return [r.averages["all"] for r in self.runs if r.averages.get("all") is not None]
+        if row == "avg zero-shot":
+            return [r.averages["zero_shot"] for r in self.runs if r.averages.get("zero_shot") is not None]
+        return [r.languages[row].primary for r in self.runs if row in r.languages]
+
+    def other_split(self, lang: str) -> bool:
+        return any(lang in r.languages and r.languages[lang].notes for r in self.runs)
+
+
+def experiment_key(results: Results) -> tuple:
+    config = {k: v for k, v in results.config.items() if k not in NOT_EXPERIMENT}
+    return tuple(sorted((k, repr(v)) for k, v in config.items()))
+
+
+def group_runs(runs: Sequence[Results]) -> list[Group]:
+    groups: dict[tuple, list[Results]] = {}
+    for run in runs:
+        groups.setdefault(experiment_key(run), []).append(run)
+    keys = list(groups)
+    varying = _varying_keys([dict(k) for k in keys])
+    return [Group(_label(dict(k), varying), groups[k][0].task["name"], groups[k]) for k in keys]
+
+
+def _varying_keys(configs: list[dict[str, str]]) -> list[str]:
+    keys = sorted({k for c in configs for k in c})
+    return [k for k in keys if len({c.get(k) for c in configs}) > 1]
+
+
+def _label(config: dict[str, str], varying: list[str]) -> str:
+    def raw(key: str) -> Any:
+        value = config.get(key, "None")
+        return value.strip("'") if isinstance(value, str) else value
+
+    parts = []
+    if "fusion" in varying or "fusion_layer" in varying or not varying:
+        layer = raw("fusion_layer")
+        parts.append(raw("fusion") + (f"@{layer}" if layer not in ("None", None) else ""))
+    parts += [f"{k}={raw(k)}" for k in varying if k not in ("fusion", "fusion_layer", "task")]
+    return " ".join(parts)
+
+
+def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    mean = statistics.fmean(values)
+    return mean, (statistics.stdev(values) if len(values) > 1 else None)
+
+
+def format_cell(values: Sequence[float], digits: int = 1) -> str:
+    mean, std = mean_std(values)
+    if mean is None:
+        return "–"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{mean:.{digits}f}"
+
+
+def table_rows(groups: Sequence[Group], digits: int = 1) -> tuple[list[str], list[list[str]], list[str]]:
+    """Header, rows and footnotes for one task's groups."""
+    languages: list[str] = []
+    for group in groups:
+        for run in group.runs:
+            for lang in run.languages:
+                if lang not in languages:
+                    languages.append(lang)
+    header = ["language"] + [f"{g.label} (n={len(g.runs)})" if len(g.runs) > 1 else g.label for g in groups]
+    rows, footnotes = [], []
+    for lang in languages:
+        marked = any(g.other_split(lang) for g in groups)
+        rows.append([lang + (" †" if marked else "")] + [format_cell(g.values(lang), digits) for g in groups])
+    for name in AVERAGE_ROWS:
+        rows.append([name] + [format_cell(g.values(name), digits) for g in groups])
+    if any(g.other_split(lang) for g in groups for lang in languages):
+        notes = {n for g in groups for r in g.runs for s in r.languages.values() for n in s.notes}
+        footnotes.append("† scored on another split than asked: " + "; ".join(sorted(notes)))
+    return header, rows, footnotes
+
+
+def render(runs: Sequence[Results], fmt: str = "markdown", digits: int = 1) -> str:
+    if not runs:
+        raise XlingError("no runs to report")
+    by_task: dict[str, list[Results]] = {}
+    for run in runs:
+        by_task.setdefault(run.task["name"], []).append(run)
+    out = []
+    for task, task_runs in by_task.items():
+        groups = group_runs(task_runs)
+        header, rows, notes = table_rows(groups, digits)
+        metric = task_runs[0].primary_metric
+        if fmt == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(["task", *header])
+            for row in rows:
+                writer.writerow([task, *row])
+            out.append(buffer.getvalue().rstrip("\n"))
+            continue
+        if fmt != "markdown":
+            raise XlingError(f"unknown format {fmt!r}; choose markdown or csv")
+        lines = [f"### {task} ({metric}; mean ± std over seeds where n > 1)", "",
+                 "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines += [""] + notes if notes else []
+        out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"
+
+
+def load_runs(paths: Sequence[str | Path]) -> list[Results]:
+    return [Results.load(p) for p in find_results(paths)]
+
+
+def plot_languages(runs: Sequence[Results], path: str | Path) -> Path:
+    """Grouped bars: one group per language, one bar per experiment (mean, with std as error bars)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    groups = group_runs(runs)
+    header, rows, _ = table_rows(groups)
+    languages = [row[0].rstrip(" †") for row in rows if row[0] not in AVERAGE_ROWS] + ["avg zero-shot"]
+    width = 0.8 / max(1, len(groups))
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(languages) * max(1, len(groups)) ** 0.5), 4))
+    x = np.arange(len(languages))
+    for i, group in enumerate(groups):
+        stats = [mean_std(group.values(lang)) for lang in languages]
+        means = [m if m is not None else np.nan for m, _ in stats]
+        errors = [s or 0.0 for _, s in stats]
+        ax.bar(x + i * width - 0.4 + width / 2, means, width, yerr=errors, label=group.label, capsize=2)
+    ax.set_xticks(x, languages, rotation=45, ha="right")
+    ax.set_ylabel(runs[0].primary_metric)
+    ax.set_title(runs[0].task["name"])
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -1,0 +1,209 @@
+"""Finding and loading a task's data: per-language file overrides, local files, the hub."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from xling.errors import ConfigError, DataError, MissingDataError
+from xling.tasks import readers
+from xling.tasks.base import PAIR_CLASSIFICATION, SPAN_QA, SPLIT_ALIASES, TAGGING, MULTIPLE_CHOICE, HubSource, Task
+from xling.tasks.examples import ChoiceExample, PairExample, QAExample, SplitData, TagExample
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("auto", "local", "hub")
+
+
+def read_file(task: Task, path: str | Path, lang: str, label_file: str | Path | None = None):
+    """Read one local file with the reader of the task's kind."""
+    if task.kind == PAIR_CLASSIFICATION:
+        return readers.read_pairs(path, label_file)
+    if task.kind == TAGGING:
+        return readers.read_tags(path, tag_column=task.options.get("tag_column", "upos"), lang=lang)
+    if task.kind == SPAN_QA:
+        return readers.read_squad(path)
+    if task.kind == MULTIPLE_CHOICE:
+        return readers.read_choices(path)
+    raise ConfigError(f"task {task.name!r} of kind {task.kind!r} has no file reader")
+
+
+def _read_all(task: Task, paths: list[Path], lang: str, label_file: str | None = None) -> tuple[list[Any], bool]:
+    """Read and concatenate files; the result is labelled only if every file is."""
+    examples: list[Any] = []
+    flags = []
+    for path in paths:
+        part, part_labelled = read_file(task, path, lang, label_file)
+        examples += part
+        flags.append(part_labelled)
+    if any(flags) and not all(flags):
+        unlabelled = [str(p) for p, f in zip(paths, flags) if not f]
+        raise DataError(f"some files of {task.name} {lang} carry labels and others do not: {', '.join(unlabelled)}")
+    return examples, all(flags)
+
+
+def find_local(task: Task, lang: str, split: str, data_dir: str | Path) -> tuple[list[Path], str | None, list[str]]:
+    """The files for ``lang``/``split`` below ``data_dir``, the labels file if any, and what was tried."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise MissingDataError(f"data directory {root} does not exist")
+    tried: list[str] = []
+    for pattern in task.local:
+        if pattern.splits and split not in pattern.splits:
+            continue
+        for alias in SPLIT_ALIASES.get(split, (split,)):
+            relative = pattern.pattern.format(lang=lang, split=alias)
+            base = glob.escape(str(root)) + "/" + relative
+            tried.append(f"{root / relative}[.gz]")
+            found = sorted(set(glob.glob(base, recursive=True) + glob.glob(base + ".gz", recursive=True)))
+            found = [Path(p) for p in found if Path(p).is_file()]
+            if not found:
+                continue
+            if len(found) > 1 and not pattern.merge:
+                raise DataError(
+                    f"{len(found)} files match {split}-{lang} of {task.name}: "
+                    + ", ".join(map(str, found)) + "; point --data-dir at one of their folders or use --file"
+                )
+            label_file = None
+            if pattern.label_file:
+                candidate = root / pattern.label_file.format(lang=lang, split=alias)
+                label_file = str(candidate) if candidate.exists() else None
+            return found, label_file, tried
+    return [], None, tried
+
+
+def load_split(
+    task: Task,
+    lang: str,
+    split: str,
+    *,
+    data_dir: str | Path | None = None,
+    files: Mapping[str, Mapping[str, str]] | None = None,
+    source: str = "auto",
+    max_examples: int | None = None,
+    sample_seed: int = 0,
+) -> SplitData:
+    """Load one language's split from (in order) a file override, local files, or the hub.
+
+    ``source='auto'`` reads local files when a data directory or file override
+    is given and the hub otherwise. ``max_examples`` keeps a random subset
+    (seeded by ``sample_seed``, original order kept).
+    """
+    if source not in SOURCES:
+        raise ConfigError(f"unknown data source {source!r}; choose one of {', '.join(SOURCES)}")
+    tried: list[str] = []
+    override = (files or {}).get(lang, {}).get(split)
+    examples: list[Any] | None = None
+    if override is not None:
+        paths = [Path(p) for p in ([override] if isinstance(override, (str, Path)) else override)]
+        for path in paths:
+            tried.append(str(path))
+            if not path.is_file():
+                raise MissingDataError(f"file given for {split}-{lang} of {task.name} does not exist: {path}")
+        examples, labelled = _read_all(task, paths, lang)
+        where = " + ".join(str(p.resolve()) for p in paths)
+    use_local = source == "local" or (source == "auto" and (data_dir is not None or files))
+    if examples is None and use_local and data_dir is not None:
+        paths, label_file, tried_here = find_local(task, lang, split, data_dir)
+        tried += tried_here
+        if paths:
+            examples, labelled = _read_all(task, paths, lang, label_file)
+            where = ", ".join(str(p.resolve()) for p in paths) + (
+                f" + labels {Path(label_file).resolve()}" if label_file else "")
+    if examples is None and (source == "hub" or (source == "auto" and not use_local)):
+        for hub in task.hub:
+            if not hub.covers(lang, split):
+                continue
+            tried.append(hub.describe(lang, split))
+            try:
+                examples, labelled = load_hub(task, hub, lang, split)
+            except Exception as exc:  # noqa: BLE001 - network, missing config, ...
+                tried[-1] += f" ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''})"
+                continue
+            where = hub.describe(lang, split)
+            break
+    if examples is None:
+        hint = "" if tried else " (no source declares it: pass --data-dir or --file)"
+        raise MissingDataError(
+            f"no {split} data for {task.name} in {lang!r}{hint}. Tried:\n  " + "\n  ".join(tried or ["nothing"])
+        )
+    if not examples:
+        raise DataError(f"{split}-{lang} of {task.name} is empty ({where})")
+    total = len(examples)
+    if max_examples is not None and max_examples < total:
+        keep = sorted(random.Random(sample_seed).sample(range(total), max_examples))
+        examples = [examples[i] for i in keep]
+    _normalise_labels(task, examples)
+    return SplitData(task.name, lang, split, examples, where, labelled, total)
+
+
+def _normalise_labels(task: Task, examples: list[Any]) -> None:
+    if task.options.get("label_case") != "lower":
+        return
+    for example in examples:
+        if isinstance(example, PairExample) and example.label is not None:
+            example.label = example.label.lower()
+
+
+def load_hub(task: Task, hub: HubSource, lang: str, split: str) -> tuple[list[Any], bool]:
+    """Load from the Hugging Face hub (or a local dataset folder laid out like a hub repo)."""
+    import datasets
+
+    dataset = datasets.load_dataset(hub.path, hub.config_for(lang), split=hub.splits[split])
+    if hub.language_column:
+        column = dataset[hub.language_column]
+        dataset = dataset.select([i for i, value in enumerate(column) if value == lang])
+    return convert_hub_rows(task, hub, dataset)
+
+
+def _names(feature: Any) -> list[str] | None:
+    feature = getattr(feature, "feature", feature)  # Sequence(ClassLabel) / List(ClassLabel)
+    return list(feature.names) if hasattr(feature, "names") else None
+
+
+def convert_hub_rows(task: Task, hub: HubSource, dataset: Any) -> tuple[list[Any], bool]:
+    """Turn a ``datasets.Dataset`` into xling examples using the source's field map."""
+    f = hub.fields
+    names = {key: _names(dataset.features[column]) for key, column in f.items() if column in dataset.features}
+
+    def label_name(value: Any, key: str) -> str | None:
+        if value is None or value == -1 or value == "":
+            return None
+        if value in hub.label_map:
+            return hub.label_map[value]
+        if names.get(key) and isinstance(value, int):
+            return names[key][value]
+        return str(value)
+
+    examples: list[Any] = []
+    for i, row in enumerate(dataset):
+        ident = str(row.get(f.get("id", "id"), i))
+        if task.kind == PAIR_CLASSIFICATION:
+            label = label_name(row.get(f["label"]), "label") if "label" in f else None
+            examples.append(PairExample(row[f["text_a"]], row[f["text_b"]], label, ident))
+        elif task.kind == TAGGING:
+            raw = row.get(f["tags"]) if "tags" in f else None
+            tags = [label_name(t, "tags") for t in raw] if raw else None
+            examples.append(TagExample(list(row[f["tokens"]]), None if not tags or None in tags else tags, ident))
+        elif task.kind == SPAN_QA:
+            answers = row[f.get("answers", "answers")]
+            pairs = zip(answers["text"], answers["answer_start"])
+            examples.append(QAExample(ident, row[f.get("question", "question")], row[f.get("context", "context")],
+                                      [{"text": t, "answer_start": int(s)} for t, s in pairs]))
+        elif task.kind == MULTIPLE_CHOICE:
+            label = row.get(f.get("label", "label"))
+            examples.append(ChoiceExample(row[f["premise"]], [row[c] for c in f["choices"].split(",")],
+                                          row.get(f.get("question", "question"), ""),
+                                          None if label in (None, -1) else int(label), ident))
+        else:
+            raise ConfigError(f"task kind {task.kind!r} cannot be read from the hub")
+    from xling.tasks.examples import is_labelled
+
+    flags = [is_labelled(e) for e in examples]
+    if any(flags) and not all(flags):
+        raise DataError(f"{hub.path} {hub.config}: some rows are labelled and others are not")
+    return examples, bool(flags) and all(flags)
