@@ -148,3 +148,22 @@ def test_unreachable_hub_lists_sources(tmp_path):
     with pytest.raises(MissingDataError) as info:
         load_split(dataclasses.replace(task, hub=hubs), "de", "dev", source="hub")
     assert info.value.args[0].count("hub:") == 2
+
+
+def test_one_file_holding_every_split_sick():
+    task = get_task("sick")
+    train = load_split(task, "en", "train", data_dir=FIXTURES)
+    dev = load_split(task, "en", "dev", data_dir=FIXTURES)
+    assert [(e.text_a, e.label) for e in train.examples] == [("A man runs", "entailment")]  # labels lower-cased
+    assert [e.label for e in dev.examples] == ["neutral"] and "SemEval_set=TRIAL" in dev.source
+
+
+def test_multilingual_training_data_and_selection():
+    from xling.config import TrainConfig
+    from xling.run import load_training
+
+    cfg = TrainConfig(task="panx", data_dir=str(FIXTURES / "ner_columns"), train_split="dev", dev_split="dev",
+                      train_languages=["en", "de"], selection_holdout=1)
+    training = load_training(get_task("panx"), cfg)
+    assert training.train.lang == "en+de"
+    assert len(training.train.examples) + len(training.selection.examples) == 4

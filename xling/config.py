@@ -50,6 +50,8 @@ class TrainConfig:
                        metavar="LANG:SPLIT=PATH")
     source: str = _opt("auto", "data source: auto (local if --data-dir/--file given, else hub), local, hub")
     train_language: str | None = _opt(None, "training language (default: the task's, English)")
+    train_languages: list = _opt([], "several training languages, comma-separated (multilingual training data; "
+                                     "selection then uses their dev sets together)")
     train_split: str = _opt("train", "split to train on (e.g. dev for PAWS-X when only English dev exists)")
     dev_split: str = _opt("dev", "English split for model selection")
     selection_holdout: int = _opt(0, "hold out this many training examples as the selection set "

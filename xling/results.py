@@ -98,7 +98,8 @@ class Results:
 def averages(languages: dict[str, LanguageScore], source_language: str) -> dict[str, Any]:
     """Mean of the primary score over all languages, and over the zero-shot (non-source) ones."""
     scores = {lang: s.primary for lang, s in languages.items()}
-    zero_shot = {lang: v for lang, v in scores.items() if lang != source_language}
+    sources = set(source_language.split("+"))  # "de+en" for multilingual training data
+    zero_shot = {lang: v for lang, v in scores.items() if lang not in sources}
     return {
         "all": statistics.fmean(scores.values()) if scores else None,
         "zero_shot": statistics.fmean(zero_shot.values()) if zero_shot else None,

@@ -102,10 +102,21 @@ def _load(task: Task, lang: str, split: str, cfg: TrainConfig, max_examples: int
                       max_examples=max_examples, sample_seed=sample_seed)
 
 
+def _load_languages(task: Task, langs: list[str], split: str, cfg: TrainConfig,
+                    max_examples: int | None = None) -> SplitData:
+    """One split of several languages, concatenated (multilingual training or selection data)."""
+    parts = [_load(task, lang, split, cfg, max_examples) for lang in langs]
+    if len(parts) == 1:
+        return parts[0]
+    return SplitData(task.name, "+".join(langs), split, [e for p in parts for e in p.examples],
+                     "; ".join(p.source for p in parts), all(p.labelled for p in parts), sum(p.total for p in parts))
+
+
 def load_training(task: Task, cfg: TrainConfig) -> TrainingData:
-    """The labelled training split and the English selection set (dev, or a held-out part of train)."""
-    lang = cfg.train_language or task.train_language
-    train = _load(task, lang, cfg.train_split, cfg)
+    """The labelled training split and the selection set (source-language dev, or a held-out part of train)."""
+    langs = list(cfg.train_languages) or [cfg.train_language or task.train_language]
+    lang = "+".join(langs)
+    train = _load_languages(task, langs, cfg.train_split, cfg)
     if not train.labelled:
         raise UnlabelledSplitError(f"{train.describe()} of {task.name} has no labels; it cannot be trained on")
     if task.labels:
@@ -128,7 +139,7 @@ def load_training(task: Task, cfg: TrainConfig) -> TrainingData:
         raise ConfigError(f"training and selecting on the same split ({cfg.train_split}) would select on training "
                           "data; set --selection-holdout N to hold out N training examples for selection")
     else:
-        selection = _load(task, lang, cfg.dev_split, cfg, cfg.max_selection_examples)
+        selection = _load_languages(task, langs, cfg.dev_split, cfg)
         if not selection.labelled:
             raise UnlabelledSplitError(f"{selection.describe()} of {task.name} has no labels; it cannot select models")
     if cfg.max_train_examples and cfg.max_train_examples < len(train.examples):
@@ -181,8 +192,8 @@ def load_targets(task: Task, cfg: TrainConfig, training: TrainingData | None = N
             missing[lang] = str(exc)
             warnings.append(str(exc).splitlines()[0] + "; skipped")
             continue
-        if training and lang == training.train.lang and data.split in (cfg.train_split, cfg.dev_split) and (
-                data.source == training.train.source):
+        if training and lang in training.train.lang.split("+") and data.split in (cfg.train_split, cfg.dev_split) \
+                and data.source in training.train.source:
             warnings.append(f"{data.describe()} is the training/selection data; {lang} is not scored")
             continue
         targets[lang] = data
@@ -210,7 +221,7 @@ def load_oracle_sets(task: Task, cfg: TrainConfig, targets: dict[str, SplitData]
     """Target-language dev sets for the oracle selection record (never used to select)."""
     sets = {}
     for lang in targets:
-        if lang == cfg.train_language:
+        if lang == cfg.train_language or lang in cfg.train_languages:
             continue
         try:
             data = _load(task, lang, cfg.dev_split, cfg, cfg.max_oracle_examples)

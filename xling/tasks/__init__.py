@@ -1,22 +1,23 @@
 """Task registry. A task is one :class:`~xling.tasks.base.Task` declaration.
 
-Declarations live in the modules listed in ``_MODULES``; each exposes a
-``TASKS`` tuple that is registered here.
+Every module of this package that defines a ``TASKS`` tuple has its
+declarations registered here, so adding a task means adding a declaration
+(and a fixture file for its tests), nothing else.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from xling.registry import Registry
 from xling.tasks.base import Task
 
 TASKS: Registry[Task] = Registry("task")
 
-_MODULES = ("xling.tasks.xtreme",)
-
-for _name in _MODULES:
-    for _task in importlib.import_module(_name).TASKS:
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    for _task in getattr(_module, "TASKS", ()):
         TASKS.register(_task.name, _task)
 
 

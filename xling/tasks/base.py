@@ -33,12 +33,16 @@ class LocalPattern:
     one language, as XTREME merges them); otherwise more than one match is an
     error. ``label_file`` names a row-aligned labels file (header + ``label``
     column) used when the matched file carries no labels (XNLI test).
+    ``split_column`` / ``split_values`` select one split's rows from a file
+    that holds all of them (SICK's ``SemEval_set``).
     """
 
     pattern: str
     merge: bool = False
     label_file: str | None = None
     splits: tuple[str, ...] | None = None  # restrict this pattern to some splits
+    split_column: str | None = None  # one file holds every split (SICK): keep rows whose column ...
+    split_values: dict[str, str] = field(default_factory=dict)  # ... equals split_values[split]
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import glob
 import logging
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,13 @@ log = logging.getLogger(__name__)
 SOURCES = ("auto", "local", "hub")
 
 
-def read_file(task: Task, path: str | Path, lang: str, label_file: str | Path | None = None):
+def read_file(task: Task, path: str | Path, lang: str, label_file: str | Path | None = None,
+              row_filter: tuple[str, str] | None = None):
     """Read one local file with the reader of the task's kind."""
+    if row_filter is not None and task.kind != PAIR_CLASSIFICATION:
+        raise ConfigError(f"task {task.name!r}: selecting a split by column is only supported for pair files")
     if task.kind == PAIR_CLASSIFICATION:
-        return readers.read_pairs(path, label_file)
+        return readers.read_pairs(path, label_file, row_filter)
     if task.kind == TAGGING:
         return readers.read_tags(path, tag_column=task.options.get("tag_column", "upos"), lang=lang)
     if task.kind == SPAN_QA:
@@ -32,12 +36,13 @@ def read_file(task: Task, path: str | Path, lang: str, label_file: str | Path | 
     raise ConfigError(f"task {task.name!r} of kind {task.kind!r} has no file reader")
 
 
-def _read_all(task: Task, paths: list[Path], lang: str, label_file: str | None = None) -> tuple[list[Any], bool]:
+def _read_all(task: Task, paths: list[Path], lang: str, label_file: str | None = None,
+              row_filter: tuple[str, str] | None = None) -> tuple[list[Any], bool]:
     """Read and concatenate files; the result is labelled only if every file is."""
     examples: list[Any] = []
     flags = []
     for path in paths:
-        part, part_labelled = read_file(task, path, lang, label_file)
+        part, part_labelled = read_file(task, path, lang, label_file, row_filter)
         examples += part
         flags.append(part_labelled)
     if any(flags) and not all(flags):
@@ -46,8 +51,17 @@ def _read_all(task: Task, paths: list[Path], lang: str, label_file: str | None =
     return examples, all(flags)
 
 
-def find_local(task: Task, lang: str, split: str, data_dir: str | Path) -> tuple[list[Path], str | None, list[str]]:
-    """The files for ``lang``/``split`` below ``data_dir``, the labels file if any, and what was tried."""
+@dataclass
+class LocalMatch:
+    """Files found for one language and split, and how to read them."""
+
+    paths: list[Path]
+    label_file: str | None = None
+    row_filter: tuple[str, str] | None = None
+
+
+def find_local(task: Task, lang: str, split: str, data_dir: str | Path) -> tuple[LocalMatch | None, list[str]]:
+    """The files for ``lang``/``split`` below ``data_dir`` (None if none), and what was tried."""
     root = Path(data_dir)
     if not root.is_dir():
         raise MissingDataError(f"data directory {root} does not exist")
@@ -55,7 +69,10 @@ def find_local(task: Task, lang: str, split: str, data_dir: str | Path) -> tuple
     for pattern in task.local:
         if pattern.splits and split not in pattern.splits:
             continue
-        for alias in SPLIT_ALIASES.get(split, (split,)):
+        if pattern.split_column and split not in pattern.split_values:
+            continue
+        aliases = ("",) if pattern.split_column else SPLIT_ALIASES.get(split, (split,))
+        for alias in aliases:
             relative = pattern.pattern.format(lang=lang, split=alias)
             base = glob.escape(str(root)) + "/" + relative
             tried.append(f"{root / relative}[.gz]")
@@ -72,8 +89,9 @@ def find_local(task: Task, lang: str, split: str, data_dir: str | Path) -> tuple
             if pattern.label_file:
                 candidate = root / pattern.label_file.format(lang=lang, split=alias)
                 label_file = str(candidate) if candidate.exists() else None
-            return found, label_file, tried
-    return [], None, tried
+            row_filter = (pattern.split_column, pattern.split_values[split]) if pattern.split_column else None
+            return LocalMatch(found, label_file, row_filter), tried
+    return None, tried
 
 
 def load_split(
@@ -108,12 +126,15 @@ def load_split(
         where = " + ".join(str(p.resolve()) for p in paths)
     use_local = source == "local" or (source == "auto" and (data_dir is not None or files))
     if examples is None and use_local and data_dir is not None:
-        paths, label_file, tried_here = find_local(task, lang, split, data_dir)
+        match, tried_here = find_local(task, lang, split, data_dir)
         tried += tried_here
-        if paths:
-            examples, labelled = _read_all(task, paths, lang, label_file)
-            where = ", ".join(str(p.resolve()) for p in paths) + (
-                f" + labels {Path(label_file).resolve()}" if label_file else "")
+        if match is not None:
+            examples, labelled = _read_all(task, match.paths, lang, match.label_file, match.row_filter)
+            where = ", ".join(str(p.resolve()) for p in match.paths)
+            if match.label_file:
+                where += f" + labels {Path(match.label_file).resolve()}"
+            if match.row_filter:
+                where += f" [{match.row_filter[0]}={match.row_filter[1]}]"
     if examples is None and (source == "hub" or (source == "auto" and not use_local)):
         for hub in task.hub:
             if not hub.covers(lang, split):

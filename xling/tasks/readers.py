@@ -51,14 +51,16 @@ def _column(header: list[str], names: tuple[str, ...]) -> int | None:
     return None
 
 
-def read_pairs(path: str | Path, label_file: str | Path | None = None) -> tuple[list[PairExample], bool]:
+def read_pairs(path: str | Path, label_file: str | Path | None = None,
+               row_filter: tuple[str, str] | None = None) -> tuple[list[PairExample], bool]:
     """Sentence-pair TSV: ``a<TAB>b[<TAB>label]``, or any TSV with a header naming the columns.
 
     Without a header, 3 columns are (a, b, label) and 2 columns (a, b) are
     unlabelled. With a header, columns are found by name (``sentence1`` /
     ``premise``, ``sentence2`` / ``hypothesis``, ``label`` / ``gold_label``).
     ``label_file`` (header + a ``label`` column, row-aligned) labels an
-    unlabelled file, as XNLI's test labels come separately.
+    unlabelled file, as XNLI's test labels come separately. ``row_filter``
+    ``(column, value)`` keeps the rows of one split of a headed file.
     """
     lines = [(n, line) for n, line in read_lines(path) if line.strip()]
     if not lines:
@@ -69,6 +71,11 @@ def read_pairs(path: str | Path, label_file: str | Path | None = None) -> tuple[
         label_col = _column(first, _LABEL)
         id_col = _column(first, ("id", "pair_id", "index"))
         body, width = lines[1:], len(first)
+        if row_filter is not None:
+            filter_col = _column(first, (row_filter[0].lower(),))
+            if filter_col is None:
+                raise DataError(f"{path}:1: no column {row_filter[0]!r} to select the split from")
+            body = [(n, line) for n, line in body if line.split("\t")[filter_col:filter_col + 1] == [row_filter[1]]]
     else:
         width = len(first)
         if width not in (2, 3):
@@ -76,6 +83,8 @@ def read_pairs(path: str | Path, label_file: str | Path | None = None) -> tuple[
                 f"{path}:{lines[0][0]}: expected 2 or 3 tab-separated fields "
                 f"(sentence1, sentence2[, label]) or a header row, got {width}"
             )
+        if row_filter is not None:
+            raise DataError(f"{path}: selecting rows by {row_filter[0]!r} needs a header row")
         a_col, b_col, label_col, id_col, body = 0, 1, (2 if width == 3 else None), None, lines
     examples = []
     for number, line in body:

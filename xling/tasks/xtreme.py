@@ -46,6 +46,7 @@ XNLI = Task(
                   {"text_a": "sentence1", "text_b": "sentence2", "label": "gold_label"}, language_column="language"),
     ),
     reference="Conneau et al. 2018 (arXiv 1809.05053)",
+    options={"label_case": "lower", "epochs": 5},  # lower: SICK / MultiNLI files spell labels in capitals
 )
 
 PAWSX = Task(
@@ -68,6 +69,7 @@ PAWSX = Task(
                   {"text_a": "sentence1", "text_b": "sentence2", "label": "label"}),
     ),
     reference="Yang et al. 2019 (arXiv 1908.11828)",
+    options={"epochs": 5},
 )
 
 PANX = Task(
@@ -88,6 +90,7 @@ PANX = Task(
         HubSource("unimelb-nlp/wikiann", "{lang}", HF_SPLITS, {"tokens": "tokens", "tags": "ner_tags"}),
     ),
     reference="Pan et al. 2017; Rahimi et al. 2019 splits",
+    options={"epochs": 10},
 )
 
 UDPOS = Task(
@@ -106,7 +109,7 @@ UDPOS = Task(
                   lang_names=UDPOS_NAMES),
     ),
     reference="Universal Dependencies v2.5 as prepared by XTREME (Hu et al. 2020)",
-    options={"tag_column": "upos"},
+    options={"tag_column": "upos", "epochs": 10},
 )
 
 TASKS = (XNLI, PAWSX, PANX, UDPOS)
