@@ -1,0 +1,68 @@
+"""Paths and helpers shared by the benchmark scripts (they read ../shared/data by path)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("XLING_SHARED", ROOT.parent / "shared"))
+DATA = SHARED / "data"
+OUT = ROOT / "benchmarks" / "out"  # run directories (not committed)
+RESULTS = ROOT / "benchmarks" / "results"  # compact, committed summaries
+PLOTS = ROOT / "benchmarks" / "plots"
+E5 = Path(os.environ.get("XLING_E5", ROOT / "benchmarks" / "cache" / "e5-small"))
+
+
+def e5_checkpoint() -> Path:
+    """multilingual-e5-small as a local checkpoint, built with ../shared/tools/build_e5_checkpoint.py if missing."""
+    if not (E5 / "model.safetensors").exists():
+        subprocess.run([sys.executable, str(SHARED / "tools" / "build_e5_checkpoint.py"), str(E5)], check=True)
+    return E5
+
+
+def machine() -> dict:
+    import torch
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "date": date.today().isoformat(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+def xling(*args: str, log: Path | None = None) -> int:
+    """Run ``python -m xling ...`` (a fresh process per run: no memory carried between runs)."""
+    command = [sys.executable, "-m", "xling", *map(str, args)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if log is None:
+        return subprocess.run(command, env=env).returncode
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as handle:
+        return subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
