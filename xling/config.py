@@ -49,6 +49,8 @@ class TrainConfig:
     files: dict = _opt({}, "per-language file override LANG:SPLIT=PATH (repeatable)", flag="file",
                        metavar="LANG:SPLIT=PATH")
     source: str = _opt("auto", "data source: auto (local if --data-dir/--file given, else hub), local, hub")
+    image_features: str | None = _opt(None, "image feature file for image-text tasks such as multi30k (.npy + .ids.txt, "
+                                            ".safetensors or .parquet; see docs/pipelines.md)")
     train_language: str | None = _opt(None, "training language (default: the task's, English)")
     train_languages: list = _opt([], "several training languages, comma-separated (multilingual training data; "
                                      "selection then uses their dev sets together)")
@@ -82,6 +84,8 @@ class TrainConfig:
     mixed_precision: str = _opt("auto", "auto (bf16 on a capable GPU), no, bf16, fp16")
     # selection, checkpoints, output
     eval_every: int | None = _opt(None, "evaluate on English dev every N steps (default: each epoch)")
+    average_checkpoints: int = _opt(0, "end with the average of the weights at the last K evaluation points "
+                                       "instead of the best one (0: off)")
     oracle_selection: bool = _opt(True, "also record which checkpoint target-language dev sets would pick")
     max_oracle_examples: int = _opt(1000, "examples per language for the oracle dev evaluation")
     checkpoint_every: int | None = _opt(None, "save a resumable checkpoint every N steps")
@@ -115,6 +119,8 @@ class TrainConfig:
             raise ConfigError(f"pooling must be first or mean, got {self.pooling!r}")
         if self.selection_holdout < 0:
             raise ConfigError("selection_holdout must be >= 0")
+        if self.average_checkpoints < 0:
+            raise ConfigError("average_checkpoints must be >= 0")
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)

@@ -7,11 +7,13 @@ that pipelines reuse: :func:`prepare_run_dir`, :func:`load_training`,
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import random
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ log = logging.getLogger("xling")
 
 # Files and folders a run writes; --overwrite removes exactly these.
 RUN_ARTIFACTS = ("results.json", "config.yaml", CHECKPOINT_DIR, CHECKPOINT_DIR + ".tmp", "model", "predictions",
-                 BEST_FILE, "train_log.jsonl", "stages")
+                 BEST_FILE, "train_log.jsonl", "stages", "pipeline.yaml")
 # Options that may differ between a killed run and its resumption.
 RESUME_FREE = {"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "checkpoint_every",
                "checkpoint_minutes"}
@@ -55,13 +57,16 @@ def resolve_config(cfg: TrainConfig, task: Task) -> TrainConfig:
     )
 
 
-def prepare_run_dir(cfg: TrainConfig) -> Path:
-    """Create the run directory; refuse to clobber a finished run; check a resumed run's config."""
+def prepare_run_dir(cfg: TrainConfig, config_file: str = "config.yaml") -> Path:
+    """Create the run directory; refuse to clobber a finished run; check a resumed run's config.
+
+    ``config_file`` is the saved config a resumed run is compared with (pipelines keep ``pipeline.yaml``).
+    """
     out = Path(cfg.output_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output-dir {out} exists and is not a directory")
     finished = (out / "results.json").exists()
-    unfinished = (out / CHECKPOINT_DIR).exists()
+    unfinished = (out / CHECKPOINT_DIR).exists() or (out / "stages").exists()
     if cfg.overwrite:
         for name in RUN_ARTIFACTS:
             target = out / name
@@ -73,10 +78,10 @@ def prepare_run_dir(cfg: TrainConfig) -> Path:
         raise ConfigError(f"{out} already holds a finished run (results.json); use --overwrite to replace it "
                           "or choose another --output-dir")
     elif unfinished and not cfg.resume:
-        raise ConfigError(f"{out} holds an unfinished run (checkpoint/); add --resume to continue it "
+        raise ConfigError(f"{out} holds an unfinished run (checkpoint/ or stages/); add --resume to continue it "
                           "or --overwrite to start again")
-    elif cfg.resume and (out / "config.yaml").exists():
-        saved = load_yaml(out / "config.yaml")
+    elif cfg.resume and (out / config_file).exists():
+        saved = load_yaml(out / config_file)
         current = cfg.to_dict()
         changed = sorted(k for k in current if k not in RESUME_FREE and k in saved and saved[k] != current[k])
         if changed:
@@ -235,14 +240,27 @@ def load_oracle_sets(task: Task, cfg: TrainConfig, targets: dict[str, SplitData]
 # ---------------------------------------------------------------- model
 
 
-def build_run_model(task: Task, cfg: TrainConfig, encoder: Encoder | None = None) -> XlingModel:
+def resolve_task(cfg: TrainConfig) -> Task:
+    """The task named in ``cfg``, with the run's image feature file in its options."""
+    task = get_task(cfg.task)
+    if cfg.image_features:
+        task = dataclasses.replace(task, options={**task.options, "image_features": cfg.image_features})
+    return task
+
+
+def head_spec(task: Task, cfg: TrainConfig) -> HeadSpec:
+    """The head a task gets (its kind's head, the task's labels, the run's head options)."""
     kind = get_kind(task.kind)
     head_options = {"dropout": cfg.dropout}
     if kind.head == "classification":
         head_options["pooling"] = cfg.pooling
+    return HeadSpec(kind.head, list(task.labels or []), kind.head_options(task, head_options))
+
+
+def build_run_model(task: Task, cfg: TrainConfig, encoder: Encoder | None = None) -> XlingModel:
     spec = ModelSpec(
         encoder=cfg.model, fusion=cfg.fusion, fusion_layer=cfg.fusion_layer, fusion_options=dict(cfg.fusion_options),
-        heads={task.name: HeadSpec(kind.head, list(task.labels or []), kind.head_options(task, head_options))},
+        heads={task.name: head_spec(task, cfg)},
     )
     model = build_model(spec, encoder if encoder is not None else Encoder.from_pretrained(cfg.model))
     if cfg.freeze_embeddings:
@@ -266,30 +284,87 @@ def device_of(model: torch.nn.Module) -> torch.device:
 def train_stage(model: XlingModel, tokenizer: Any, task: Task, cfg: TrainConfig, run_dir: Path,
                 training: TrainingData, oracle_sets: dict[str, SplitData] | None = None) -> dict[str, Any]:
     """Train one task with English-dev selection; returns the stage record for results.json."""
-    kind = get_kind(task.kind)
-    label_index = task.label_index() if task.labels else None
-    features = kind.featurize(task, training.train.examples, tokenizer, cfg.max_seq_length, label_index)
-    for feature in features:
-        feature["task"] = task.name
-    lengths = [feature_length(f) for f in features]
-    batches = LengthGroupedBatches(lengths, cfg.batch_size, seed=cfg.seed, group=50 if cfg.group_by_length else None)
+    return train_tasks(model, tokenizer, [StageTask(task, cfg, training)], cfg, run_dir, oracle_sets)
+
+
+@dataclass
+class StageTask:
+    """One task of a training stage: its declaration, its own config (data options) and its data."""
+
+    task: Task
+    cfg: TrainConfig
+    training: TrainingData
+
+
+def train_tasks(model: XlingModel, tokenizer: Any, parts: list[StageTask], cfg: TrainConfig, run_dir: Path,
+                oracle_sets: dict[str, SplitData] | None = None,
+                make_batches: Callable[[list[list[int]]], Any] | None = None) -> dict[str, Any]:
+    """Train on one or several tasks (each batch holds one); select on the mean of their selection scores.
+
+    ``cfg`` holds the loop's options; each part's ``cfg`` its data options.
+    ``make_batches(lengths per task)`` returns the batch sampler over the
+    parts' features, concatenated in order (needed for several tasks; one task
+    gets length-grouped batches). ``oracle_sets`` belong to the first task.
+    """
+    features: list[dict[str, Any]] = []
+    lengths: list[list[int]] = []
+    for part in parts:
+        kind = get_kind(part.task.kind)
+        label_index = part.task.label_index() if part.task.labels else None
+        part_features = kind.featurize(part.task, part.training.train.examples, tokenizer, part.cfg.max_seq_length,
+                                       label_index)
+        for feature in part_features:
+            feature["task"] = part.task.name
+        lengths.append([feature_length(f) for f in part_features])
+        features += part_features
+    if make_batches is not None:
+        batches = make_batches(lengths)
+    elif len(parts) == 1:
+        batches = LengthGroupedBatches(lengths[0], cfg.batch_size, seed=cfg.seed,
+                                       group=50 if cfg.group_by_length else None)
+    else:
+        raise ValueError("training several tasks needs a batch sampler (make_batches)")
     mixed = resolve_mixed_precision(cfg.mixed_precision)
     if selection_points(cfg, len(batches)) < 2:
         oracle_sets = {}  # one selection point: the oracle cannot pick differently
     oracle_sets = oracle_sets or {}
 
     def evaluate_selection(step: int) -> tuple[float, dict[str, Any]]:
-        common = dict(max_length=cfg.max_seq_length, batch_size=cfg.eval_batch_size, device=device_of(model),
-                      mixed_precision=mixed, progress=not cfg.quiet)
-        result = evaluate_split(model, task, training.selection, tokenizer, **common)
-        oracle = {lang: evaluate_split(model, task, data, tokenizer, **common).primary
+        scores: dict[str, float] = {}
+        for part in parts:
+            result = evaluate_split(model, part.task, part.training.selection, tokenizer,
+                                    max_length=part.cfg.max_seq_length, batch_size=cfg.eval_batch_size,
+                                    device=device_of(model), mixed_precision=mixed, progress=not cfg.quiet)
+            scores[part.task.name] = result.primary
+            log.info("step %d: %s %s %s = %.2f", step, part.task.name, part.training.selection.describe(),
+                     part.task.metric, result.primary)
+        first = parts[0]
+        oracle = {lang: evaluate_split(model, first.task, data, tokenizer, max_length=first.cfg.max_seq_length,
+                                       batch_size=cfg.eval_batch_size, device=device_of(model),
+                                       mixed_precision=mixed, progress=not cfg.quiet).primary
                   for lang, data in oracle_sets.items()}
-        log.info("step %d: %s %s = %.2f", step, training.selection.describe(), task.metric, result.primary)
-        return result.primary, ({"oracle": oracle} if oracle else {})
+        details: dict[str, Any] = {"oracle": oracle} if oracle else {}
+        if len(parts) > 1:
+            details["tasks"] = scores
+        return sum(scores.values()) / len(scores), details
 
     hooks = Hooks(evaluate=evaluate_selection)
     state = train_loop(model, features, batches, cfg, run_dir, hooks, pad_token_id=tokenizer.pad_token_id)
-    return stage_record(task, cfg, training, state, len(features))
+    records = [stage_record(p.task, p.cfg, p.training, state, len(n)) for p, n in zip(parts, lengths)]
+    if len(records) == 1:
+        return records[0]
+    shared = ("steps", "epochs", "history", "oracle", "timings")
+    return {
+        "task": "+".join(p.task.name for p in parts),
+        "language": "+".join(dict.fromkeys(lang for r in records for lang in r["language"].split("+"))),
+        "examples": sum(r["examples"] for r in records),
+        "features": len(features),
+        **{key: records[0][key] for key in shared},
+        "epochs": cfg.epochs,
+        "selection": {"metric": "mean of the tasks' primary scores", "best_step": state.best_step,
+                      "best_score": state.best_score},
+        "tasks": [{k: v for k, v in r.items() if k not in shared} for r in records],
+    }
 
 
 def stage_record(task: Task, cfg: TrainConfig, training: TrainingData, state: LoopState, num_features: int) -> dict:
@@ -309,6 +384,7 @@ def stage_record(task: Task, cfg: TrainConfig, training: TrainingData, state: Lo
             "best_step": state.best_step, "best_score": state.best_score,
         },
         "history": state.history,
+        "averaged_checkpoints": state.averaged,  # None unless average_checkpoints: steps averaged, their score
         "oracle": oracle_summary(state),
         "timings": {
             "train_seconds": state.train_seconds,
@@ -378,7 +454,8 @@ def run_training(cfg: TrainConfig) -> Results:
     from accelerate.utils import set_seed
 
     cfg.require("task", "model", "output_dir")
-    task = get_task(cfg.task)
+    task = resolve_task(cfg)
+    head_spec(task, cfg)  # a task without a trainable head (retrieval) says so before any directory is made
     cfg = resolve_config(cfg, task)
     run_dir = prepare_run_dir(cfg)
     save_yaml(cfg, run_dir / "config.yaml")
@@ -449,7 +526,7 @@ def evaluate_run(run_dir: str | Path, overrides: dict[str, Any], output: str | P
         raise ConfigError(f"{run_dir} has no saved model (it was trained with --no-save-model)")
     saved = load_yaml(run_dir / "config.yaml")
     cfg = TrainConfig(**saved).replace(**{k: v for k, v in overrides.items() if k in EVALUATE_OPTIONS})
-    task = get_task(cfg.task)
+    task = resolve_task(cfg)
     cfg = cfg.replace(languages=list(overrides.get("languages") or saved.get("languages") or task.languages))
     tokenizer = load_tokenizer(str(run_dir / "model" / "encoder"))
     model = load_model(run_dir / "model")

@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from xling.averaging import drop_snapshots, load_average, save_snapshot
 from xling.config import TrainConfig
 from xling.errors import XlingError
 from xling.features import Collator
@@ -53,6 +54,7 @@ class LoopState:
     loss_count: int = 0
     loss_ema: float | None = None
     finished: bool = False
+    averaged: dict[str, Any] | None = None  # with average_checkpoints: what was averaged
 
     def state_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,8 +143,10 @@ def train_loop(
         mixed_precision=resolve_mixed_precision(cfg.mixed_precision),
         gradient_accumulation_steps=cfg.gradient_accumulation,
     )
+    # its own generator: starting an epoch's iterator would otherwise draw from the global RNG, and a resumed
+    # run (which restores that RNG at the checkpoint, then starts an iterator) would get other dropout masks
     loader = DataLoader(features, batch_sampler=batch_sampler, collate_fn=Collator(pad_token_id),
-                        num_workers=cfg.num_workers)
+                        num_workers=cfg.num_workers, generator=torch.Generator().manual_seed(cfg.seed))
     steps_per_epoch = max(1, math.ceil(len(loader) / cfg.gradient_accumulation))
     total_steps = cfg.max_steps or max(1, math.ceil(steps_per_epoch * (cfg.epochs or 1)))
     optimizer = build_optimizer(model, cfg)
@@ -173,6 +177,8 @@ def train_loop(
         if state.best_score is None or score > state.best_score:
             state.best_score, state.best_step = score, state.step
             save_best(accelerator, model, run_dir)
+        if cfg.average_checkpoints:
+            save_snapshot(accelerator, model, run_dir, [h["step"] for h in state.history], cfg.average_checkpoints)
         hooks.on_log(record)
 
     bar = tqdm(total=total_steps, initial=state.step, desc="train", unit="step", disable=cfg.quiet,
@@ -183,6 +189,8 @@ def train_loop(
         while state.step < total_steps:
             batch_sampler.set_epoch(state.epoch)
             epoch_loader = accelerator.skip_first_batches(loader, state.batch_in_epoch) if state.batch_in_epoch else loader
+            if hasattr(epoch_loader, "set_epoch"):  # accelerate's loaders would set the sampler to their own count
+                epoch_loader.set_epoch(state.epoch)  # of iterations, which restarts at 0 in a resumed run
             started = time.perf_counter()
             for batch in epoch_loader:
                 inputs = {k: v for k, v in batch.items() if isinstance(v, torch.Tensor)}
@@ -237,6 +245,12 @@ def train_loop(
             last_checkpoint = time.monotonic()
     bar.close()
     state.finished = True
+    if cfg.average_checkpoints and state.averaged is None:  # the average takes the best checkpoint's place
+        steps = [h["step"] for h in state.history]
+        state.averaged = load_average(accelerator, model, run_dir, steps, cfg.average_checkpoints, hooks.evaluate)
+        save_best(accelerator, model, run_dir)
+        save_checkpoint()
+    drop_snapshots(accelerator, run_dir)
     restore_best(accelerator, model, run_dir)
     return state
 

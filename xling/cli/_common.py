@@ -22,3 +22,20 @@ def setup_logging(quiet: bool = False) -> None:
         datasets.utils.logging.disable_progress_bar()
     except ImportError:  # pragma: no cover
         pass
+
+
+def format_table(header: list[str], rows: list[list[str]], fmt: str = "markdown") -> str:
+    """A table as markdown (first column left-aligned, the rest right-aligned) or CSV."""
+    import csv
+    import io
+
+    if fmt == "csv":
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+        return buffer.getvalue()
+    if fmt != "markdown":
+        from xling.errors import ConfigError
+
+        raise ConfigError(f"unknown format {fmt!r}; choose markdown or csv")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"

@@ -14,6 +14,7 @@ from xling.errors import ConfigError, DataError, MissingDataError
 from xling.tasks import readers
 from xling.tasks.base import PAIR_CLASSIFICATION, SPAN_QA, SPLIT_ALIASES, TAGGING, MULTIPLE_CHOICE, HubSource, Task
 from xling.tasks.examples import ChoiceExample, PairExample, QAExample, SplitData, TagExample
+from xling.tasks.images import IMAGE_TEXT, read_captions
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ def read_file(task: Task, path: str | Path, lang: str, label_file: str | Path | 
         return readers.read_squad(path)
     if task.kind == MULTIPLE_CHOICE:
         return readers.read_choices(path)
+    if task.kind == IMAGE_TEXT:
+        return read_captions(path, label_file)
     raise ConfigError(f"task {task.name!r} of kind {task.kind!r} has no file reader")
 
 
@@ -73,7 +76,8 @@ def find_local(task: Task, lang: str, split: str, data_dir: str | Path) -> tuple
             continue
         aliases = ("",) if pattern.split_column else SPLIT_ALIASES.get(split, (split,))
         for alias in aliases:
-            relative = pattern.pattern.format(lang=lang, split=alias)
+            relative = pattern.pattern.format(lang=lang, split=alias,
+                                              lang3=task.options.get("lang3", {}).get(lang, lang))
             base = glob.escape(str(root)) + "/" + relative
             tried.append(f"{root / relative}[.gz]")
             found = sorted(set(glob.glob(base, recursive=True) + glob.glob(base + ".gz", recursive=True)))

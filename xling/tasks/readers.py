@@ -145,7 +145,8 @@ def read_tags(path: str | Path, *, tag_column: str = "upos", lang: str | None = 
             if sentences[-1]:
                 sentences.append([])
             continue
-        if line.startswith("#") and (conllu or not sentences[-1]):
+        # a comment, unless a column file's token row: "#<TAB>SYM" starts sentences of XTREME's udpos files
+        if line.startswith("#") and (conllu or (not sentences[-1] and "\t" not in line)):
             conllu = True
             continue
         fields = line.split("\t") if "\t" in line else line.split()
@@ -207,7 +208,9 @@ def read_squad(path: str | Path) -> tuple[list[QAExample], bool]:
         for paragraph in article.get("paragraphs", []):
             context = paragraph["context"]
             for qa in paragraph.get("qas", []):
-                answers = [{"text": a["text"], "answer_start": int(a["answer_start"])} for a in qa.get("answers", [])]
+                # stripped copies (XTREME's TyDiQA-GoldP dev) keep {"text": "", ...} placeholders: not labels
+                answers = [{"text": a["text"], "answer_start": int(a["answer_start"])} for a in qa.get("answers", [])
+                           if a.get("text", "").strip()]
                 examples.append(QAExample(str(qa["id"]), qa["question"], context, answers, article.get("title", "")))
     labelled = _check_labelled(path, [bool(e.answers) for e in examples], [(f"question {e.id}", e) for e in examples])
     return examples, labelled
