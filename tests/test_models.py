@@ -11,7 +11,8 @@ from xling.kinds import get_kind
 from xling.models import FUSIONS, load_model, save_model
 from xling.run import build_run_model, load_tokenizer
 from xling.tasks import TASKS
-from xling.tasks.examples import PairExample, TagExample
+from xling.tasks.examples import ChoiceExample, PairExample, TagExample
+from tests import test_image_text, test_qa
 
 
 def examples_for(task):
@@ -22,6 +23,11 @@ def examples_for(task):
                                         PairExample("Paris is big .", "Rome is small .", labels[-1])],
         "tagging": lambda: [TagExample(["Maria", "lives", "in", "Berlin"], [labels[0]] * 4),
                             TagExample(["Rome"], [labels[-1]])],
+        "span_qa": test_qa.contract_examples,
+        "image_text": lambda: test_image_text.contract_examples(task),
+        "multiple_choice": lambda: [ChoiceExample("Maria lives in Berlin .", ["Berlin is big .", "Rome is small ."],
+                                                  "cause", 0),
+                                    ChoiceExample("Paris is big .", ["Maria lives in Rome .", "It is small ."], "effect", 1)],
     }
     if task.kind not in factories:
         pytest.fail(f"no example factory for kind {task.kind!r}: add one to tests/test_models.py")

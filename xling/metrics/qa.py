@@ -21,6 +21,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from xling.metrics import METRICS, Metric
+
 MODES = ("squad", "mlqa")
 
 QA_NORMALISATION: dict[str, str] = {
@@ -179,3 +181,23 @@ def score_qa(
         "count": n,
         "missing": missing,
     }
+
+
+# --- registry entries: one metric per normalisation mode ----------------------------
+# The metric's name (``qa_squad`` / ``qa_mlqa``) is what a task declares and what
+# results.json records as ``task.metric``, so every score says how it was normalised.
+
+
+def _qa_metric(mode: str) -> Metric:
+    def compute(predictions: Sequence[str], references: Sequence[Sequence[str]], lang: str = "en") -> dict[str, float]:
+        """EM and F1 of aligned predicted texts and gold-answer lists, in ``lang``."""
+        if len(predictions) != len(references):
+            raise ValueError(f"{len(predictions)} predicted answers for {len(references)} questions")
+        scores = score_qa({str(i): p for i, p in enumerate(predictions)},
+                          {str(i): r for i, r in enumerate(references)}, lang, mode)
+        return {"exact_match": scores["exact_match"], "f1": scores["f1"]}
+
+    return Metric(f"qa_{mode}", "f1", compute, QA_NORMALISATION[mode])
+
+
+QA_METRICS: dict[str, str] = {mode: METRICS.register(f"qa_{mode}", _qa_metric(mode)).name for mode in MODES}

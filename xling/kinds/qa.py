@@ -1,0 +1,198 @@
+"""Extractive QA (XQuAD, MLQA, TyDiQA-GoldP): windows over long contexts, the best span over all windows.
+
+A feature is one window ``question [SEP] context-slice``: the fast tokenizer
+cuts the context into windows of ``max_length`` sub-words that overlap by
+``doc_stride``, and its offsets map every context token back to characters,
+so the predicted answer is always a slice of the original context (CJK text,
+SentencePiece or WordPiece alike). Training windows carry the token positions
+of the first gold answer; a window that does not contain it points at index 0
+(``[CLS]``, or the first question token for tokenizers without one, such as
+mT5's), as Hugging Face's ``run_qa.py`` and XTREME do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from xling.errors import ConfigError
+from xling.features import STACKED_KEYS
+from xling.kinds.base import KINDS, Kind
+from xling.metrics import METRICS
+from xling.metrics import qa as _qa_metrics  # noqa: F401 - registers qa_squad / qa_mlqa
+from xling.models import span_head  # noqa: F401 - registers the "span" head
+from xling.tasks.base import SPAN_QA, Task
+from xling.tasks.examples import QAExample
+
+log = logging.getLogger(__name__)
+
+STACKED_KEYS.update({"start_positions", "end_positions"})
+
+# XTREME / BERT-SQuAD defaults; a task's ``options`` override them.
+DEFAULTS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30}
+
+
+def option(task: Task, name: str) -> int:
+    return int(task.options.get(name, DEFAULTS[name]))
+
+
+def answer_span(example: QAExample) -> tuple[int, int] | None:
+    """Character span of the first gold answer; None if it is not in the context.
+
+    When the text is not at ``answer_start`` the occurrence nearest to it is
+    used (a shifted offset in a hand-made file); an answer absent from the
+    context has no span.
+    """
+    if not example.answers:
+        return None
+    text, start = example.answers[0]["text"], int(example.answers[0]["answer_start"])
+    if text and example.context[start : start + len(text)] == text:
+        return start, start + len(text)
+    found, position = [], example.context.find(text) if text else -1
+    while position >= 0:
+        found.append(position)
+        position = example.context.find(text, position + 1)
+    if not found:
+        return None
+    nearest = min(found, key=lambda p: abs(p - start))
+    return nearest, nearest + len(text)
+
+
+def token_span(offsets: np.ndarray, span: tuple[int, int]) -> tuple[int, int]:
+    """Token positions of a character span inside one window, or (0, 0) if the window lacks it.
+
+    ``offsets`` is (T, 2) with -1 on tokens outside the context. The start is
+    the last context token starting at or before the span, the end the first
+    token from there on that reaches the span's end.
+    """
+    context = np.flatnonzero(offsets[:, 0] >= 0)
+    start_char, end_char = span
+    if not len(context) or offsets[context[0], 0] > start_char or offsets[context[-1], 1] < end_char:
+        return 0, 0
+    start = int(context[offsets[context, 0] <= start_char][-1])
+    end = int(next(k for k in context if k >= start and offsets[k, 1] >= end_char))
+    return start, end
+
+
+def truncate_questions(questions: list[str], tokenizer: Any, limit: int) -> list[str]:
+    """Cut each question after its ``limit``-th sub-word (XTREME's max_query_length), at a character offset."""
+    encoded = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
+    return [q if len(offsets) <= limit else q[: offsets[limit - 1][1]]
+            for q, offsets in zip(questions, encoded["offset_mapping"])]
+
+
+def qa_features(
+    examples: Sequence[QAExample],
+    tokenizer: Any,
+    max_length: int,
+    *,
+    doc_stride: int = DEFAULTS["doc_stride"],
+    max_query_length: int = DEFAULTS["max_query_length"],
+    max_answer_length: int = DEFAULTS["max_answer_length"],
+) -> list[dict[str, Any]]:
+    """Windows of ``question + context`` with offsets, and answer positions for labelled examples.
+
+    Questions are cut to ``max_query_length`` sub-words (at most half of what
+    the special tokens leave). The stride is lowered to half of the context
+    room when ``max_length`` is too short for it (only in tiny test settings).
+    ``max_answer_length`` travels with each window to :meth:`SpanQA.assemble`.
+    """
+    if not getattr(tokenizer, "is_fast", False):
+        raise ConfigError("span QA needs a fast (Rust) tokenizer for character offsets; "
+                          f"{type(tokenizer).__name__} is not one")
+    if not examples:
+        return []
+    room = max_length - tokenizer.num_special_tokens_to_add(pair=True)
+    if room < 4:
+        raise ConfigError(f"max_seq_length {max_length} leaves no room for a question and a context window")
+    questions = truncate_questions([e.question.lstrip() for e in examples], tokenizer,
+                                   max(1, min(max_query_length, room // 2)))
+    longest = max(len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"])
+    stride = max(0, min(doc_stride, (room - longest) // 2))
+    encoded = tokenizer(questions, [e.context for e in examples], truncation="only_second", max_length=max_length,
+                        stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+    spans = [answer_span(e) for e in examples]
+    unmatched = sum(1 for e, s in zip(examples, spans) if e.answers and s is None)
+    if unmatched:
+        log.warning("%d of %d answers are not in their context; their windows point at index 0",
+                    unmatched, len(examples))
+    features = []
+    for i, ids in enumerate(encoded["input_ids"]):
+        index = encoded["overflow_to_sample_mapping"][i]
+        offsets = np.asarray(encoded["offset_mapping"][i], dtype=np.int32).reshape(-1, 2)
+        outside = np.array([s != 1 for s in encoded.sequence_ids(i)], dtype=bool)
+        offsets[outside] = -1
+        feature: dict[str, Any] = {"input_ids": ids, "example": index, "offsets": offsets,
+                                   "max_answer_length": max_answer_length}
+        if "token_type_ids" in encoded:
+            feature["token_type_ids"] = encoded["token_type_ids"][i]
+        if examples[index].answers:
+            span = spans[index]
+            feature["start_positions"], feature["end_positions"] = token_span(offsets, span) if span else (0, 0)
+        features.append(feature)
+    return features
+
+
+def best_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.ndarray,
+              max_answer_length: int) -> tuple[float, int, int] | None:
+    """The highest ``start + end`` logit over valid spans of one window: ``(score, start, end)`` tokens.
+
+    Valid: both ends in the context, end >= start, at most ``max_answer_length``
+    tokens. The search is exact (every length), so it returns the span
+    ``run_qa.py``'s top-20 starts x top-20 ends finds whenever that one is
+    valid, and never nothing while the window has context tokens.
+    """
+    inside = offsets[:, 0] >= 0
+    starts = np.where(inside, start_logits, -np.inf)
+    ends = np.where(inside, end_logits, -np.inf)
+    best: tuple[float, int, int] | None = None
+    for extra in range(min(max_answer_length, len(starts))):
+        total = starts[: len(starts) - extra] + ends[extra:]
+        k = int(np.argmax(total))
+        if np.isfinite(total[k]) and (best is None or total[k] > best[0]):
+            best = (float(total[k]), k, k + extra)
+    return best
+
+
+class SpanQA(Kind):
+    name = SPAN_QA
+    head = "span"
+
+    def featurize(self, task, examples, tokenizer, max_length, label_index):
+        return qa_features(examples, tokenizer, max_length, doc_stride=option(task, "doc_stride"),
+                           max_query_length=option(task, "max_query_length"),
+                           max_answer_length=option(task, "max_answer_length"))
+
+    def gather(self, logits: torch.Tensor, batch: dict[str, Any]) -> list[np.ndarray]:
+        """Per window: (T, 2) start / end logits over its own tokens."""
+        values = logits.float().cpu().numpy()
+        return [values[row, : len(offsets)] for row, offsets in enumerate(batch["offsets"])]
+
+    def assemble(self, examples: Sequence[QAExample], features, outputs) -> list[dict[str, Any]]:
+        """Per example: the best span over its windows as ``text``, character ``start`` / ``end``, ``score``."""
+        best: list[tuple[float, int, int] | None] = [None] * len(examples)
+        for feature, logits in zip(features, outputs):
+            found = best_span(logits[:, 0], logits[:, 1], feature["offsets"], feature["max_answer_length"])
+            index = feature["example"]
+            if found is not None and (best[index] is None or found[0] > best[index][0]):
+                offsets = feature["offsets"]
+                best[index] = (found[0], int(offsets[found[1], 0]), int(offsets[found[2], 1]))
+        return [{"text": e.context[b[1] : b[2]], "start": b[1], "end": b[2], "score": b[0]} if b else
+                {"text": "", "start": None, "end": None, "score": None} for e, b in zip(examples, best)]
+
+    def decode(self, task: Task, outputs: Sequence[dict[str, Any]], examples) -> list[str]:
+        return [o["text"] for o in outputs]
+
+    def references(self, task: Task, examples: Sequence[QAExample]) -> list[list[str]]:
+        return [[a["text"] for a in e.answers] for e in examples]
+
+    def score(self, task: Task, predictions, references, lang: str) -> dict[str, float]:
+        """EM / F1 with the normalisation the task's metric names (``qa_squad`` or ``qa_mlqa``) in ``lang``."""
+        return METRICS.get(task.metric).compute(predictions, references, lang=lang)
+
+
+KINDS.register(SPAN_QA, SpanQA())
