@@ -1,0 +1,34 @@
+"""``xling retrieve``: Tatoeba-style sentence retrieval with any layer or fusion of a raw or fine-tuned encoder."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from xling.config import add_config_arguments
+    from xling.retrieval import RetrievalConfig
+
+    parser = sub.add_parser(
+        "retrieve", help="sentence retrieval (Tatoeba) without training: accuracy per language, both directions",
+        description="Embed both sides (mean pooling over real tokens), cosine nearest neighbour en->xx (the primary "
+                    "score, as XTREME) and xx->en. Every option can also be a key in the YAML file given with --config.",
+    )
+    parser.add_argument("--config", metavar="FILE.yaml", help="YAML file of options")
+    add_config_arguments(parser, RetrievalConfig)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from xling.cli._common import setup_logging
+    from xling.config import make_config, overrides_from_args
+    from xling.report import render
+    from xling.retrieval import RetrievalConfig, run_retrieval
+
+    cfg = make_config(RetrievalConfig, args.config, overrides_from_args(args, RetrievalConfig))
+    setup_logging(cfg.quiet)
+    results = run_retrieval(cfg)
+    print(render([results]), end="")
+    if results.run_dir:
+        print(f"results: {results.run_dir}/results.json")
+    return 0
