@@ -1,0 +1,109 @@
+"""Image-text alignment: captions against precomputed image vectors, scored by caption->image retrieval.
+
+Features carry the caption's token ids, its image vector (``image_features``,
+stacked by the collator) and ``labels``: the image's number within the
+featurized set, so the contrastive loss knows which captions share an image.
+The head returns normalised text embeddings; decoding ranks the split's
+distinct images for each caption, and the metric is recall@k (primary: @1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from xling.errors import ConfigError, DataError
+from xling.features import STACKED_KEYS
+from xling.kinds.base import KINDS, Kind
+from xling.metrics import METRICS, Metric
+from xling.models.contrastive_head import IMAGE_KEY
+from xling.tasks.base import IMAGE_TEXT, Task
+from xling.tasks.images import ImageTextExample, task_image_features
+
+STACKED_KEYS.add(IMAGE_KEY)
+RANKS = (1, 5, 10)
+
+
+def image_vectors(task: Task, examples: Sequence[ImageTextExample], what: str = "captions") -> np.ndarray:
+    """(N, D) float32 vectors for the examples' images: carried by the examples or read from the feature file."""
+    if examples and all(e.image is not None for e in examples):
+        return np.stack([np.asarray(e.image, dtype=np.float32) for e in examples])
+    unlabelled = [e.id for e in examples if e.image_id is None and e.image is None]
+    if unlabelled:
+        raise DataError(f"{len(unlabelled)} {task.name} captions have no image (first ids: {unlabelled[:3]})")
+    store = task_image_features(task)
+    if store is None:
+        raise ConfigError(f"task {task.name!r} pairs captions with image feature vectors: pass "
+                          "--image-features FILE (.npy + .ids.txt, .safetensors or .parquet; "
+                          "docs/pipelines.md shows how to compute them with CLIP)")
+    vectors = store.lookup([e.image_id for e in examples], what)
+    inline = [i for i, e in enumerate(examples) if e.image is not None]
+    for i in inline:
+        vectors[i] = examples[i].image
+    return vectors
+
+
+def recall_at_k(predictions: Sequence[Sequence[str]], references: Sequence[str]) -> dict[str, float]:
+    """Share (percent) of captions whose image is among the first k ranked images, k in 1, 5, 10."""
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} rankings for {len(references)} references")
+    if not references:
+        raise ValueError("recall of an empty set is undefined")
+    return {f"recall@{k}": 100.0 * sum(r in list(p)[:k] for p, r in zip(predictions, references)) / len(references)
+            for k in RANKS}
+
+
+METRICS.register("image_recall", Metric("image_recall", "recall@1", recall_at_k,
+                                        "caption->image retrieval among the split's images: recall@1/5/10"))
+
+
+class ImageText(Kind):
+    name = IMAGE_TEXT
+    head = "image_text"
+
+    def head_options(self, task: Task, options: dict[str, Any]) -> dict[str, Any]:
+        store = task_image_features(task)
+        return {**options, "image_dim": store.dim if store is not None else int(task.options.get("image_dim", 512))}
+
+    def featurize(self, task, examples, tokenizer, max_length, label_index):
+        vectors = image_vectors(task, examples)
+        expected = self.head_options(task, {})["image_dim"]
+        if vectors.shape[1] != expected:
+            raise DataError(f"{task.name}: image vectors have dimension {vectors.shape[1]}, the head expects {expected}")
+        encoded = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)
+        numbers: dict[str, int] = {}
+        features = []
+        for i, example in enumerate(examples):
+            feature: dict[str, Any] = {"input_ids": encoded["input_ids"][i], "example": i, IMAGE_KEY: vectors[i],
+                                       "labels": numbers.setdefault(example.image_id or f"#{i}", len(numbers))}
+            if "token_type_ids" in encoded:
+                feature["token_type_ids"] = encoded["token_type_ids"][i]
+            features.append(feature)
+        return features
+
+    def gather(self, logits: torch.Tensor, batch: dict[str, Any]) -> list[np.ndarray]:
+        return list(logits.float().cpu().numpy())  # normalised text embeddings
+
+    def decode(self, task: Task, outputs: Sequence[np.ndarray], examples) -> list[list[str]]:
+        """For each caption, the split's distinct images ranked by cosine similarity (the first 10)."""
+        first: dict[str, int] = {}
+        for i, example in enumerate(examples):
+            first.setdefault(example.image_id or f"#{i}", i)
+        candidates = list(first)
+        images = image_vectors(task, [examples[i] for i in first.values()], "images")
+        images = images / np.maximum(np.linalg.norm(images, axis=1, keepdims=True), 1e-12)
+        similarity = np.stack(outputs).astype(np.float32) @ images.T
+        top = np.argsort(-similarity, axis=1, kind="stable")[:, : max(RANKS)]
+        return [[candidates[j] for j in row] for row in top]
+
+    def references(self, task: Task, examples: Sequence[ImageTextExample]) -> list[str | None]:
+        return [e.image_id for e in examples]
+
+    def prediction_record(self, example: ImageTextExample, prediction, reference) -> dict[str, Any]:
+        return {"id": example.id, "text": example.text, "prediction": prediction, "gold": reference}
+
+
+KINDS.register(IMAGE_TEXT, ImageText())
