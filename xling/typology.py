@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -120,6 +121,16 @@ def _feature_set(kind: str) -> str:
         choices = ", ".join(DISTANCE_KINDS)
         raise TypologyError(f"unknown distance kind {kind!r}; choose from {choices}")
     return DISTANCE_KINDS[kind]
+
+
+def parse_kinds(text: str) -> list[str]:
+    """Distance kinds from ``"all"`` or a comma-separated list, checked."""
+    kinds = list(DISTANCE_KINDS) if text.strip() == "all" else [k.strip() for k in text.split(",") if k.strip()]
+    if not kinds:
+        raise TypologyError(f"no distance kind given; choose from {', '.join(DISTANCE_KINDS)} or all")
+    for kind in kinds:
+        _feature_set(kind)
+    return kinds
 
 
 _CACHE: dict[tuple[str, str], np.ndarray] = {}
@@ -269,3 +280,53 @@ def correlate(gains: Mapping[str, float], distances: Mapping[str, float]) -> dic
         "n": len(langs),
         "langs": langs,
     }
+
+
+# ---------------------------------------------------------------- transfer gains against distance
+
+
+def language_gains(baseline: Sequence[Any], treatment: Sequence[Any],
+                   languages: Sequence[str] | None = None) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Per language: mean baseline and treatment score over their runs (seeds) and the gain.
+
+    ``baseline`` and ``treatment`` are :class:`xling.results.Results` of one task. Returns the
+    gains and the languages left out because only one side scored them. A language scored on
+    different splits by the two sides is an error: its gain would compare different data.
+    """
+    runs = [*baseline, *treatment]
+    if not baseline or not treatment:
+        raise TypologyError("need at least one baseline and one treatment run")
+    tasks = {(r.task["name"], r.primary_metric) for r in runs}
+    if len(tasks) > 1:
+        raise TypologyError(f"runs of different tasks or metrics cannot be compared: {sorted(tasks)}")
+    order = [lang for r in runs for lang in r.languages]
+    wanted = list(languages) if languages else list(dict.fromkeys(order))
+    gains: dict[str, dict[str, float]] = {}
+    skipped = []
+    for lang in wanted:
+        base = [r.languages[lang] for r in baseline if lang in r.languages]
+        treat = [r.languages[lang] for r in treatment if lang in r.languages]
+        if not base or not treat:
+            skipped.append(lang)
+            continue
+        splits = {s.split for s in base + treat}
+        if len(splits) > 1:
+            raise TypologyError(f"{lang} was scored on different splits ({', '.join(sorted(splits))}); "
+                                "its gain would compare different data")
+        b, t = float(np.mean([s.primary for s in base])), float(np.mean([s.primary for s in treat]))
+        gains[lang] = {"baseline": b, "treatment": t, "gain": t - b,
+                       "baseline_runs": len(base), "treatment_runs": len(treat)}
+    return gains, skipped
+
+
+def gain_distance_study(
+    gains: Mapping[str, float], reference_langs: Sequence[str], kinds: Sequence[str] = ("syntactic",),
+    reduce: str = "min",
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, object]]]:
+    """Distance of each language to ``reference_langs`` per kind, and correlate() of gains with it per kind."""
+    for kind in kinds:  # fetch every vector in one lang2vec call per kind (each call costs seconds)
+        feature_vectors(list(dict.fromkeys([*gains, *reference_langs])), kind)
+    distances = {lang: {kind: distance_to_set(lang, reference_langs, kind, reduce) for kind in kinds}
+                 for lang in gains}
+    correlations = {kind: correlate(gains, {lang: d[kind] for lang, d in distances.items()}) for kind in kinds}
+    return distances, correlations
