@@ -48,10 +48,10 @@ def machine() -> dict:
     }
 
 
-def xling(*args: str, log: Path | None = None) -> int:
+def xling(*args: str, log: Path | None = None, env: dict[str, str] | None = None) -> int:
     """Run ``python -m xling ...`` (a fresh process per run: no memory carried between runs)."""
     command = [sys.executable, "-m", "xling", *map(str, args)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     if log is None:
         return subprocess.run(command, env=env).returncode
     log.parent.mkdir(parents=True, exist_ok=True)

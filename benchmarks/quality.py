@@ -23,7 +23,9 @@ English selection sets at 1,000. Word embeddings are frozen (the CPU cost is in 
 from __future__ import annotations
 
 import argparse
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from common import DATA, OUT, e5_checkpoint, xling
 
@@ -60,13 +62,21 @@ COMMON = ["--learning-rate", "2e-4", "--batch-size", "16", "--warmup-ratio", "0.
 
 
 def run_grid(tasks: list[str], configs: list[str], seeds: list[int], eval_cap: int, extra: list[str],
-             out_root=OUT / "quality") -> None:
+             out_root=OUT / "quality", jobs_at_once: int = 1) -> None:
+    """Run every (task, seed, config) not finished yet; ``jobs_at_once`` processes side by side.
+
+    With several at once each process gets an equal share of the cores as torch threads
+    (a small encoder on a few cores gets more from parallel runs than from more threads per run).
+    """
     model = e5_checkpoint()
     jobs = [(t, c, s) for t in tasks for s in seeds for c in configs]
-    for i, (task, config, seed) in enumerate(jobs, 1):
+    threads = max(1, (os.cpu_count() or 1) // jobs_at_once)
+
+    def run_one(numbered: tuple[int, tuple[str, str, int]]) -> None:
+        i, (task, config, seed) = numbered
         run_dir = out_root / task / f"{config}-s{seed}"
         if (run_dir / "results.json").exists():
-            continue
+            return
         setup = TASKS[task]
         args = ["train", "--task", task, "--model", model, "--output-dir", run_dir, "--seed", str(seed),
                 "--languages", ",".join(setup["languages"]), "--max-eval-examples", str(eval_cap),
@@ -75,10 +85,13 @@ def run_grid(tasks: list[str], configs: list[str], seeds: list[int], eval_cap: i
             args.append("--resume")
         start = time.time()
         print(f"[{i}/{len(jobs)}] {task} {config} seed {seed} ...", flush=True)
-        code = xling(*args, log=out_root / "logs" / f"{task}-{config}-s{seed}.log")
-        print(f"    exit {code} after {time.time() - start:.0f} s", flush=True)
-        if code != 0:
-            print(f"    see {out_root / 'logs' / f'{task}-{config}-s{seed}.log'}", flush=True)
+        log = out_root / "logs" / f"{task}-{config}-s{seed}.log"
+        code = xling(*args, log=log, env={"OMP_NUM_THREADS": str(threads)} if jobs_at_once > 1 else None)
+        print(f"[{i}/{len(jobs)}] {task} {config} seed {seed}: exit {code} after {time.time() - start:.0f} s"
+              + (f"; see {log}" if code else ""), flush=True)
+
+    with ThreadPoolExecutor(max_workers=jobs_at_once) as pool:
+        list(pool.map(run_one, enumerate(jobs, 1)))
 
 
 def main() -> None:
@@ -87,14 +100,18 @@ def main() -> None:
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated: " + ",".join(CONFIGS))
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--eval-cap", type=int, default=500, help="evaluation examples per language")
+    parser.add_argument("--train-examples", type=int, default=None,
+                        help="override every task's training subsample (the same for all configurations)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs side by side (cores shared evenly)")
     parser.add_argument("--quick", action="store_true", help="1 seed, last vs aif8, 300 train examples, cap 100")
     args = parser.parse_args()
     if args.quick:
         run_grid(args.tasks.split(","), ["last", "aif8"], [1], 100, ["--max-train-examples", "300", "--epochs", "1"],
-                 OUT / "quality-quick")
+                 OUT / "quality-quick", args.jobs)
         return
+    extra = ["--max-train-examples", str(args.train_examples)] if args.train_examples else []
     run_grid(args.tasks.split(","), args.configs.split(","), [int(s) for s in args.seeds.split(",")],
-             args.eval_cap, [])
+             args.eval_cap, extra, jobs_at_once=args.jobs)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ average over all languages and over the zero-shot ones.
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import statistics
@@ -95,7 +96,13 @@ def _label(config: dict[str, str], varying: list[str]) -> str:
     if "fusion" in varying or "fusion_layer" in varying or not varying:
         layer = raw("fusion_layer")
         parts.append(raw("fusion") + (f"@{layer}" if layer not in ("None", None) else ""))
-    parts += [f"{k}={raw(k)}" for k in varying if k not in ("fusion", "fusion_layer", "task")]
+    for key in varying:
+        if key in ("fusion", "fusion_layer", "task"):
+            continue
+        value = raw(key)
+        if key == "members":  # an ensemble's run directories: their names are enough to tell ensembles apart
+            value = "+".join(Path(str(m)).name for m in ast.literal_eval(value)) if isinstance(value, str) else value
+        parts.append(f"{key}={value}")
     return " ".join(parts)
 
 

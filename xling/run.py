@@ -353,7 +353,7 @@ def train_tasks(model: XlingModel, tokenizer: Any, parts: list[StageTask], cfg: 
     records = [stage_record(p.task, p.cfg, p.training, state, len(n)) for p, n in zip(parts, lengths)]
     if len(records) == 1:
         return records[0]
-    shared = ("steps", "epochs", "history", "oracle", "timings")
+    shared = ("steps", "epochs", "history", "oracle", "timings", "averaged_checkpoints")
     return {
         "task": "+".join(p.task.name for p in parts),
         "language": "+".join(dict.fromkeys(lang for r in records for lang in r["language"].split("+"))),
