@@ -257,8 +257,7 @@ def test_train_tydiqa_end_to_end(tiny_bert, tmp_path):
     out = tmp_path / "run"
     result = run_cli("train", "--task", "tydiqa", "--model", tiny_bert, "--data-dir", QA / "tydiqa",
                      "--languages", "en,fi", "--eval-split", "dev", "--epochs", "2", "--batch-size", "8",
-                     "--learning-rate", "1e-3", "--max-seq-length", "48", "--quiet", "--no-save-model",
-                     "--output-dir", out)
+                     "--learning-rate", "1e-3", "--max-seq-length", "48", "--quiet", "--output-dir", out)
     assert result.returncode == 0, result.stderr
     data = json.loads((out / "results.json").read_text())
     assert data["task"]["kind"] == "span_qa" and data["task"]["metric"] == "qa_squad"
@@ -274,3 +273,14 @@ def test_train_tydiqa_end_to_end(tiny_bert, tmp_path):
     records = [json.loads(line) for line in (out / "predictions" / "fi.jsonl").read_text().splitlines()]
     assert len(records) == 3 and all(r["prediction"] in context and r["prediction"] for r in records)
     assert records[0]["gold"] == ["Milanossa"]
+
+    # the same span head scores another QA task (how one English QA model is scored on XQuAD, MLQA, TyDiQA)
+    cross = run_cli("evaluate", "--run", out, "--task", "xquad", "--data-dir", QA / "xquad", "--languages", "de",
+                    "--eval-split", "test",
+                    "--output", tmp_path / "xquad.json", "--quiet")
+    assert cross.returncode == 0, cross.stderr
+    scored = json.loads((tmp_path / "xquad.json").read_text())
+    assert scored["task"]["name"] == "xquad" and list(scored["languages"]) == ["de"]
+    assert scored["languages"]["de"]["examples"] > 0 and set(scored["languages"]["de"]["metrics"]) == {"exact_match", "f1"}
+    refused = run_cli("evaluate", "--run", out, "--task", "panx", "--languages", "de", "--quiet")
+    assert refused.returncode != 0 and "cannot score 'panx'" in refused.stderr
