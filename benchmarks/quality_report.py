@@ -75,7 +75,11 @@ def task_tables(task: str, groups: dict[str, dict[int, dict]]) -> list[str]:
     first = next(iter(next(iter(groups.values())).values()))
     langs = list(first["languages"])
     seeds = sorted({s for g in groups.values() for s in g})
+    budget = sorted({(r["train_examples"], r["steps"]) for g in groups.values() for r in g.values()})
     lines = [f"#### {TASK_NAMES.get(task, task)}: per language, mean ± std over seeds {seeds}", "",
+             "Budget: " + "; ".join(f"{n} English training examples, {steps} steps" for n, steps in budget)
+             + "; `n` = examples scored per language (a fixed random subset when capped). "
+             "Split `dev` marks languages whose labelled test set is not here.", "",
              "| language | split | n | " + " | ".join(configs) + " |", "|---|---|---|" + "---|" * len(configs)]
     for lang in langs:
         meta = first["languages"][lang]
@@ -175,7 +179,7 @@ def main() -> None:
     PLOTS.mkdir(parents=True, exist_ok=True)
     out = ["### Zero-shot average (non-English languages), mean ± std over seeds", ""]
     out += summary_table(rows, tasks)
-    out += ["", f"![layers](plots/{plot_layers(rows, tasks)})", "", f"![gains](plots/{plot_gains(rows, tasks)})", ""]
+    out += ["", f"![layers](../plots/{plot_layers(rows, tasks)})", "", f"![gains](../plots/{plot_gains(rows, tasks)})", ""]
     for task in tasks:
         out += task_tables(task, by(rows, task)) + [""]
     (RESULTS / "quality.md").write_text("\n".join(out) + "\n")
