@@ -87,7 +87,8 @@ def run_hf(task: str, n: int, dynamic: bool) -> dict:
             all_labels.append(row)
         data = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": all_labels}
         model = AutoModelForTokenClassification.from_pretrained(model_dir, num_labels=len(labels))
-        collator = DataCollatorForTokenClassification(tokenizer, padding=padding)
+        # max_length matters: padding="max_length" alone pads to tokenizer.model_max_length (512 here)
+        collator = DataCollatorForTokenClassification(tokenizer, padding=padding, max_length=None if dynamic else MAX_LEN)
     else:
         labels = ["entailment", "neutral", "contradiction"]
         enc = tokenizer([e.text_a for e in examples], [e.text_b for e in examples], truncation=True,
@@ -95,7 +96,7 @@ def run_hf(task: str, n: int, dynamic: bool) -> dict:
         data = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
                 "labels": [labels.index(e.label) for e in examples]}
         model = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=len(labels))
-        collator = DataCollatorWithPadding(tokenizer, padding=padding)
+        collator = DataCollatorWithPadding(tokenizer, padding=padding, max_length=None if dynamic else MAX_LEN)
     model.get_input_embeddings().weight.requires_grad_(False)
     dataset = Dataset.from_dict(data)
     real_tokens = int(sum(sum(m) for m in enc["attention_mask"]))
@@ -106,10 +107,11 @@ def run_hf(task: str, n: int, dynamic: bool) -> dict:
         train_sampling_strategy="group_by_length" if dynamic else "random",
     )
     trainer = Trainer(model=model, args=args, train_dataset=dataset, data_collator=collator)
+    padded_length = collator([dataset[i] for i in range(2)])["input_ids"].shape[1]
     start = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - start
-    return {"train_seconds": seconds, "examples": n, "real_tokens": real_tokens,
+    return {"train_seconds": seconds, "examples": n, "real_tokens": real_tokens, "padded_length_first_batch": padded_length,
             "tokens_per_second": real_tokens / seconds, "examples_per_second": n / seconds,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 

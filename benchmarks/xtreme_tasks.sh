@@ -1,0 +1,56 @@
+#!/bin/bash
+# Issue 4 measurements on multilingual-e5-small: Tatoeba retrieval, what each layer knows, XCOPA, QA.
+#
+#   bash benchmarks/xtreme_tasks.sh [tatoeba|layers|xcopa|qa ...]     # default: all four
+#
+# Runs go to benchmarks/out/xtreme/, compact results to benchmarks/results/xtreme/, plots to benchmarks/plots/.
+# Budgets (2-core CPU): Tatoeba and the layer analysis use 200 seeded pairs per language (36 XTREME languages);
+# XCOPA trains on English COPA (400, 5 epochs, selection on COPA val), 3 seeds, scored on the 11 XCOPA test sets;
+# QA trains on 1,800 questions of the English TyDiQA-GoldP train set (300 more held out for English selection;
+# no SQuAD here), 2 epochs, windows of 256 sub-words, and is scored on 150 questions per language of XQuAD
+# (test) and MLQA (dev). TyDiQA-GoldP itself cannot be scored: every answer in ../shared/data's dev files is blank.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+X=".venv/bin/xling"
+D=${XLING_SHARED:-../shared}/data
+M=${XLING_E5:-benchmarks/cache/e5-small}
+R=benchmarks/out/xtreme
+T=benchmarks/results/xtreme
+mkdir -p "$R" "$T" benchmarks/plots
+[ -f "$M/model.safetensors" ] || .venv/bin/python "${XLING_SHARED:-../shared}/tools/build_e5_checkpoint.py" "$M"
+step() { echo "$(date +%T) $*" >&2; }
+parts=${*:-tatoeba layers xcopa qa}
+
+for part in $parts; do case $part in
+tatoeba)
+  step tatoeba
+  $X retrieve --task tatoeba --model $M --data-dir $D/tatoeba --max-sentences 200 --output-dir $R/tatoeba \
+      --overwrite --quiet > $T/tatoeba.md
+  cp $R/tatoeba/results.json $T/tatoeba.json ;;
+layers)
+  step layers
+  $X analyze layers --model $M --data-dir $D/tatoeba --max-sentences 200 --output $R/layers --quiet > $T/layers.md
+  cp $R/layers/layers.json $T/layers.json
+  for png in $R/layers/*.png; do cp "$png" benchmarks/plots/layers_$(basename "$png"); done ;;
+xcopa)
+  for seed in 1 2 3; do
+    step "xcopa seed $seed"
+    [ -f $R/xcopa-s$seed/results.json ] || $X train --task xcopa --model $M --data-dir $D/xcopa --seed $seed \
+        --learning-rate 5e-5 --batch-size 16 --freeze-embeddings --no-save-model --output-dir $R/xcopa-s$seed \
+        --resume --quiet > /dev/null
+  done
+  $X report $R/xcopa-s1 $R/xcopa-s2 $R/xcopa-s3 > $T/xcopa.md ;;
+qa)
+  step "qa: train on English TyDiQA-GoldP, score XQuAD"
+  [ -f $R/qa/results.json ] || $X train --task xquad --model $M --data-dir $D/xquad \
+      --file en:train=$D/tydiqa_goldp/train/tydiqa.goldp.en.train.json --selection-holdout 300 \
+      --max-train-examples 1800 --epochs 2 --max-seq-length 256 --learning-rate 1e-4 --batch-size 16 \
+      --freeze-embeddings --max-eval-examples 150 --no-oracle-selection --output-dir $R/qa --resume --quiet > /dev/null
+  step "qa: score MLQA with the same model"
+  $X evaluate --run $R/qa --task mlqa --data-dir $D/mlqa --eval-split dev --languages ar,de,en,es,hi,vi,zh \
+      --max-eval-examples 150 --output $R/qa/mlqa.json --quiet > /dev/null
+  $X report $R/qa > $T/xquad.md
+  $X report $R/qa/mlqa.json > $T/mlqa.md ;;
+*) echo "unknown part $part" >&2; exit 2 ;;
+esac; done
+step done
