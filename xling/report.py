@@ -101,7 +101,8 @@ def _label(config: dict[str, str], varying: list[str]) -> str:
             continue
         value = raw(key)
         if key == "members":  # an ensemble's run directories: their names are enough to tell ensembles apart
-            value = "+".join(Path(str(m)).name for m in ast.literal_eval(value)) if isinstance(value, str) else value
+            members = ast.literal_eval(value) if isinstance(value, str) else value
+            value = "+".join(Path(str(m)).name for m in members) if members else "–"  # "–": not an ensemble
         parts.append(f"{key}={value}")
     return " ".join(parts)
 
