@@ -9,9 +9,11 @@ Settings (token classification on WikiANN English; pair classification on SICK):
     hf-fixed     Trainer + AutoModelFor{Token,Sequence}Classification, padding to 128 (the XTREME scripts)
     hf-dynamic   Trainer, dynamic padding + train_sampling_strategy="group_by_length" (best practice)
     xling-last / xling-aif / xling-scalar_mix   xling train with that fusion (dynamic padding, length-grouped)
-Plus evaluation throughput of a trained xling model over every PAN-X language with data here.
+Plus evaluation throughput of a trained xling model over every PAN-X language with data here, and
+the step time of each fusion method measured in one process, interleaved (last, aif, scalar_mix, last, ...
+on the same batches), so that machine noise hits every method alike.
 
-    python benchmarks/speed.py            # full: 1,600 examples per setting (100 steps of 16)
+    python benchmarks/speed.py            # full: 1,600 examples per setting (100 steps of 16), 3 rounds
     python benchmarks/speed.py --quick    # a few minutes: 320 examples (20 steps)
 Writes benchmarks/results/speed.json and prints the markdown table.
 """
@@ -155,6 +157,56 @@ def run_eval(work: Path, n: int, cap: int) -> dict:
             "peak_rss_mb": timings["peak_rss_mb"]}
 
 
+def fusion_step_times(rounds: int, seed: int = 0) -> dict:
+    """Median forward + backward + AdamW step time per fusion method, interleaved round-robin in this process.
+
+    Real WikiANN English batches of BATCH sentences (length-grouped as xling trains), the same batches for
+    every method, word embeddings frozen; one warm-up round is dropped.
+    """
+    import statistics as stats
+
+    import torch
+    from transformers import AutoTokenizer
+
+    from xling.models import HeadSpec, ModelSpec, build_model
+
+    torch.manual_seed(seed)
+    model_dir = str(e5_checkpoint())
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    examples = sorted(_subset("ner", BATCH * rounds, seed), key=lambda e: len(e.tokens))
+    batches = []
+    for i in range(0, len(examples), BATCH):
+        chunk = examples[i:i + BATCH]
+        enc = tokenizer([e.tokens for e in chunk], is_split_into_words=True, truncation=True, max_length=MAX_LEN,
+                        padding=True, return_tensors="pt")
+        labels = torch.where(enc["attention_mask"].bool(), 0, -100)
+        batches.append((enc["input_ids"], enc["attention_mask"], labels))
+    random.Random(seed).shuffle(batches)
+    specs = {"last": ("last", None), "aif": ("aif", 8), "scalar_mix": ("scalar_mix", None)}
+    models, optimizers = {}, {}
+    for name, (fusion, layer) in specs.items():
+        model = build_model(ModelSpec(encoder=model_dir, fusion=fusion, fusion_layer=layer,
+                                      heads={"panx": HeadSpec("tagging", labels=[str(i) for i in range(7)])}))
+        model.encoder.freeze_embeddings()
+        model.train()
+        models[name] = model
+        optimizers[name] = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR)
+    times: dict[str, list[float]] = {name: [] for name in specs}
+    for r, (ids, mask, labels) in enumerate(batches):
+        order = list(specs) if r % 2 == 0 else list(reversed(specs))  # no method always runs first
+        for name in order:
+            start = time.perf_counter()
+            loss = models[name](input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            optimizers[name].step()
+            optimizers[name].zero_grad()
+            if r > 0:
+                times[name].append(time.perf_counter() - start)
+    median = {name: stats.median(t) for name, t in times.items()}
+    return {"rounds": len(batches) - 1, "batch_size": BATCH, "median_step_seconds": median,
+            "overhead_vs_last": {name: median[name] / median["last"] - 1 for name in specs if name != "last"}}
+
+
 def child(args: argparse.Namespace) -> None:
     print(json.dumps(run_hf(args.task, args.n, args.dynamic)))
 
@@ -168,6 +220,8 @@ def measure_hf(task: str, n: int, dynamic: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="rounds of the dynamic-padding settings, the median run reported (default 3; --quick 1)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--task", default="ner", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, default=1600, help=argparse.SUPPRESS)
@@ -176,44 +230,71 @@ def main() -> None:
     if args.child:
         return child(args)
     n = 320 if args.quick else 1600
+    args.repeats = args.repeats or (1 if args.quick else 3)
     cap = 50 if args.quick else 500
     work = OUT / ("speed-quick" if args.quick else "speed")
     rows = []
     for task in ("ner", "pairs"):
-        for name, measure in (("hf-fixed", lambda: measure_hf(task, n, False)),
-                              ("hf-dynamic", lambda: measure_hf(task, n, True)),
-                              ("xling-last", lambda: run_xling(task, n, "last", work)),
-                              ("xling-aif", lambda: run_xling(task, n, "aif", work)),
-                              ("xling-scalar_mix", lambda: run_xling(task, n, "scalar_mix", work))):
-            print(f"{task} {name} ...", flush=True)
-            rows.append({"task": task, "setting": name, **measure()})
-            print(f"    {rows[-1]['tokens_per_second']:.0f} tok/s, {rows[-1]['train_seconds']:.1f} s", flush=True)
+        print(f"{task} hf-fixed ...", flush=True)
+        rows.append({"task": task, "setting": "hf-fixed", **measure_hf(task, n, False)})
+        print(f"    {rows[-1]['tokens_per_second']:.0f} tok/s, {rows[-1]['train_seconds']:.1f} s", flush=True)
+        # the dynamic-padding settings are close to each other: run them round-robin, args.repeats times,
+        # and keep the median run of each (machine noise of +-10 % hits every setting alike)
+        dynamic = {"hf-dynamic": lambda: measure_hf(task, n, True),
+                   **{f"xling-{f}": (lambda f=f: run_xling(task, n, f, work)) for f in ("last", "aif", "scalar_mix")}}
+        repeats: dict[str, list[dict]] = {name: [] for name in dynamic}
+        for r in range(args.repeats):
+            for name, measure in dynamic.items():
+                print(f"{task} {name} (round {r + 1}/{args.repeats}) ...", flush=True)
+                repeats[name].append(measure())
+                print(f"    {repeats[name][-1]['tokens_per_second']:.0f} tok/s, "
+                      f"{repeats[name][-1]['train_seconds']:.1f} s", flush=True)
+        for name, runs in repeats.items():
+            ordered = sorted(runs, key=lambda run: run["train_seconds"])
+            rows.append({"task": task, "setting": name, **ordered[len(ordered) // 2],
+                         "train_seconds_all": [run["train_seconds"] for run in runs]})
     evaluation = run_eval(work, n, cap)
+    print("fusion step times (interleaved) ...", flush=True)
+    steps = fusion_step_times(rounds=11 if args.quick else 41)
     result = {"machine": machine(), "batch_size": BATCH, "max_length": MAX_LEN, "examples_per_setting": n,
-              "quick": args.quick, "training": rows, "evaluation": evaluation}
+              "quick": args.quick, "repeats": args.repeats, "training": rows, "evaluation": evaluation, "fusion_steps": steps}
     name = "speed-quick.json" if args.quick else "speed.json"
     (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / name.replace(".json", ".md")).write_text(render(result) + "\n")
     print(render(result))
 
 
 def render(result: dict) -> str:
-    lines = ["| task | setting | train s | real tokens/s | examples/s | vs hf-fixed | vs hf-dynamic | peak RSS MB |",
+    lines = ["| task | setting | train s (median; all runs) | real tokens/s | examples/s | vs hf-fixed | vs hf-dynamic "
+             "| peak RSS MB |",
              "|---|---|---|---|---|---|---|---|"]
     for task in ("ner", "pairs"):
         rows = {r["setting"]: r for r in result["training"] if r["task"] == task}
         for name, r in rows.items():
             fixed = r["tokens_per_second"] / rows["hf-fixed"]["tokens_per_second"]
             dynamic = r["tokens_per_second"] / rows["hf-dynamic"]["tokens_per_second"]
-            lines.append(f"| {task} | {name} | {r['train_seconds']:.1f} | {r['tokens_per_second']:.0f} | "
+            runs = "; ".join(f"{t:.1f}" for t in r.get("train_seconds_all", [r["train_seconds"]]))
+            lines.append(f"| {task} | {name} | {r['train_seconds']:.1f} ({runs}) | {r['tokens_per_second']:.0f} | "
                          f"{r['examples_per_second']:.1f} | {fixed:.2f}x | {dynamic:.2f}x | {r['peak_rss_mb']:.0f} |")
     lines.append("")
-    lines.append("| task | fusion | step time vs last |")
+    lines.append("| task | fusion | end-to-end train time vs last (median runs) |")
     lines.append("|---|---|---|")
     for task in ("ner", "pairs"):
         rows = {r["setting"]: r for r in result["training"] if r["task"] == task}
         for name in ("xling-aif", "xling-scalar_mix"):
             overhead = rows[name]["train_seconds"] / rows["xling-last"]["train_seconds"] - 1
             lines.append(f"| {task} | {name[6:]} | {overhead:+.1%} |")
+    if "fusion_steps" in result:
+        f = result["fusion_steps"]
+        lines.append("")
+        lines.append(f"Interleaved in one process ({f['rounds']} real NER batches of {f['batch_size']}, the same for "
+                     "each method; median forward + backward + AdamW step):")
+        lines.append("")
+        lines.append("| fusion | median step s | vs last |")
+        lines.append("|---|---|---|")
+        for name, seconds in f["median_step_seconds"].items():
+            overhead = f["overhead_vs_last"].get(name)
+            lines.append(f"| {name} | {seconds:.3f} | {'–' if overhead is None else f'{overhead:+.1%}'} |")
     e = result["evaluation"]
     lines.append("")
     lines.append(f"Evaluation over {e['languages']} PAN-X languages ({e['examples']} sentences): "
