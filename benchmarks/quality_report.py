@@ -20,7 +20,7 @@ import statistics
 from common import OUT, PLOTS, RESULTS, read_jsonl, write_jsonl
 
 SUMMARY = RESULTS / "quality_runs.jsonl"
-ORDER = ["last", "aif2", "aif4", "aif6", "aif8", "aif10", "scalar_mix", "concat8"]
+ORDER = ["last", "aif2", "aif4", "aif6", "aif8", "aif10", "scalar_mix", "concat8", "aif8g4"]
 TASK_NAMES = {"panx": "NER (PAN-X, F1)", "udpos": "POS (UD, F1)", "pawsx": "PAWS-X (acc.)", "xnli": "XNLI (acc.)"}
 
 
@@ -93,13 +93,14 @@ def task_tables(task: str, groups: dict[str, dict[int, dict]]) -> list[str]:
 
 
 def summary_table(rows: list[dict], tasks: list[str]) -> list[str]:
-    lines = ["| task | " + " | ".join(ORDER) + " | best on en dev | its gain over last (paired, test) |",
-             "|---|" + "---|" * (len(ORDER) + 2)]
+    columns = [c for c in ORDER if any(r["config"] == c for r in rows)]
+    lines = ["| task | " + " | ".join(columns) + " | best on en dev | its gain over last (paired, test) |",
+             "|---|" + "---|" * (len(columns) + 2)]
     for task in tasks:
         groups = by(rows, task)
         if "last" not in groups:
             continue
-        cells = [ms([r["zero_shot"] for r in groups[c].values()]) if c in groups else "–" for c in ORDER]
+        cells = [ms([r["zero_shot"] for r in groups[c].values()]) if c in groups else "–" for c in columns]
         best = best_config(groups, [c for c in ORDER if c != "last"])
         gain = paired_gain(groups, best)
         lines.append(f"| {TASK_NAMES.get(task, task)} | " + " | ".join(cells) + f" | {best} | {ms(gain)} |")

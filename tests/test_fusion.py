@@ -20,6 +20,7 @@ FUSION_OPTIONS = {
 VARIANTS = [(name, opts) for name, opts in FUSION_OPTIONS.items()] + [
     ("aif", {"layer": 2, "norm": "batch"}),
     ("aif", {"layer": 2, "double": True, "reduction": 8}),
+    ("aif", {"layer": 2, "gate_bias": 4.0}),
     ("mean", {"layers": [1, 3]}),
 ]
 
@@ -104,6 +105,25 @@ def test_aif_double_variant_is_twice_the_paper_formula(encoders):
     ids, mask = _batch()
     hidden = encoder(ids, mask)
     assert torch.allclose(double(hidden, mask), 2 * plain(hidden, mask), atol=1e-6)
+
+
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+def test_aif_gate_bias_starts_from_the_last_layer(encoders, norm):
+    encoder = encoders["bert"]
+    ids, mask = _batch()
+    with torch.no_grad():
+        hidden = encoder(ids, mask)
+    torch.manual_seed(4)
+    neutral = AIFFusion(encoder.hidden_size, encoder.num_layers, layer=1, norm=norm)
+    torch.manual_seed(4)
+    biased = AIFFusion(encoder.hidden_size, encoder.num_layers, layer=1, norm=norm, gate_bias=12.0)
+    real = mask.bool()
+    with torch.no_grad():  # the same weights, only the output biases differ: the gate moves from ~0.5 to ~1
+        assert 0.2 < float(neutral.gate(hidden, mask)[real].mean()) < 0.8
+        gate = biased.gate(hidden, mask)[real]
+        assert float(gate.min()) > 0.99 and float(gate.max()) < 1.0
+        assert torch.allclose(biased(hidden, mask)[real], hidden[-1][real], atol=0.05)
+    assert build_fusion("aif", 16, 4, 2, gate_bias=3).local_branch.norm_out.bias.eq(1.5).all()
 
 
 def test_scalar_mix_starts_as_the_mean_of_all_layers(encoders):

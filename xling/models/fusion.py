@@ -95,6 +95,11 @@ class AIFFusion(nn.Module):
     projections with normalisation and ReLU (SENet / MS-CAM). ``norm='batch'``
     uses batch norm over real tokens only; ``double=True`` is the factor-2
     output of the attentional-feature-fusion reference code (2MX + 2(1-M)Y).
+    ``gate_bias`` (default 0, as in the paper) initialises the bias of each
+    branch's output normalisation to ``gate_bias / 2``, so the gate starts near
+    sigmoid(gate_bias): e.g. 4 starts at about 0.98, i.e. from the last layer
+    (the baseline), and lets training bring layer k in. It is an xling option
+    for short budgets, not part of the paper's method.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class AIFFusion(nn.Module):
         reduction: int = 4,
         norm: str = "layer",
         double: bool = False,
+        gate_bias: float = 0.0,
     ) -> None:
         super().__init__()
         if norm not in ("layer", "batch"):
@@ -114,6 +120,9 @@ class AIFFusion(nn.Module):
         self.layer = resolve_layer(layer, num_layers)
         self.local_branch = _Branch(hidden_size, reduction, norm)
         self.global_branch = _Branch(hidden_size, reduction, norm)
+        for branch in (self.local_branch, self.global_branch):
+            norm = branch.norm_out.norm if isinstance(branch.norm_out, MaskedBatchNorm) else branch.norm_out
+            nn.init.constant_(norm.bias, float(gate_bias) / 2)
         self.scale = 2.0 if double else 1.0
         self.last_gate: torch.Tensor | None = None  # kept for analysis (detached)
 
