@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import csv
 import io
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,7 +71,21 @@ class Group:
 
 def experiment_key(results: Results) -> tuple:
     config = {k: v for k, v in results.config.items() if k not in NOT_EXPERIMENT}
+    if config.get("members"):
+        # an ensemble is the same experiment as another whose members differ from its own only by seed
+        config["members"] = _member_keys(config["members"])
     return tuple(sorted((k, repr(v)) for k, v in config.items()))
+
+
+def _member_keys(members: Sequence[str]) -> Any:
+    """The members' own experiment keys (sorted), or their paths where a member's results are not readable."""
+    keys = []
+    for member in members:
+        try:
+            keys.append(experiment_key(Results.load(Path(member) / RESULTS_FILE)))
+        except (OSError, ValueError, KeyError, XlingError):
+            return list(members)
+    return sorted(keys)
 
 
 def group_runs(runs: Sequence[Results]) -> list[Group]:
@@ -79,7 +94,14 @@ def group_runs(runs: Sequence[Results]) -> list[Group]:
         groups.setdefault(experiment_key(run), []).append(run)
     keys = list(groups)
     varying = _varying_keys([dict(k) for k in keys])
-    return [Group(_label(dict(k), varying), groups[k][0].task["name"], groups[k]) for k in keys]
+    return [Group(_label(dict(experiment_key_shown(groups[k][0])), varying, len(groups[k])),
+                  groups[k][0].task["name"], groups[k]) for k in keys]
+
+
+def experiment_key_shown(results: Results) -> tuple:
+    """Like :func:`experiment_key`, with an ensemble's member paths kept (they name the members in labels)."""
+    config = {k: v for k, v in results.config.items() if k not in NOT_EXPERIMENT}
+    return tuple(sorted((k, repr(v)) for k, v in config.items()))
 
 
 def _varying_keys(configs: list[dict[str, str]]) -> list[str]:
@@ -87,7 +109,11 @@ def _varying_keys(configs: list[dict[str, str]]) -> list[str]:
     return [k for k in keys if len({c.get(k) for c in configs}) > 1]
 
 
-def _label(config: dict[str, str], varying: list[str]) -> str:
+EMPTY_VALUES = ("None", "", "[]", "{}", "()")
+SEED_SUFFIX = re.compile(r"[-_.]?(s|seed)\d+$")
+
+
+def _label(config: dict[str, str], varying: list[str], runs: int = 1) -> str:
     def raw(key: str) -> Any:
         value = config.get(key, "None")
         return value.strip("'") if isinstance(value, str) else value
@@ -100,9 +126,13 @@ def _label(config: dict[str, str], varying: list[str]) -> str:
         if key in ("fusion", "fusion_layer", "task"):
             continue
         value = raw(key)
+        if value in EMPTY_VALUES:  # the option is unset here: nothing to say
+            continue
         if key == "members":  # an ensemble's run directories: their names are enough to tell ensembles apart
-            members = ast.literal_eval(value) if isinstance(value, str) else value
-            value = "+".join(Path(str(m)).name for m in members) if members else "–"  # "–": not an ensemble
+            names = [Path(str(m)).name for m in ast.literal_eval(value)]
+            if runs > 1:  # several seeds in one column: name the members without their seed
+                names = [SEED_SUFFIX.sub("", n) or n for n in names]
+            value = "+".join(names)
         parts.append(f"{key}={value}")
     return " ".join(parts)
 
