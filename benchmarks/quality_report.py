@@ -75,9 +75,12 @@ def task_tables(task: str, groups: dict[str, dict[int, dict]]) -> list[str]:
     first = next(iter(next(iter(groups.values())).values()))
     langs = list(first["languages"])
     seeds = sorted({s for g in groups.values() for s in g})
-    budget = sorted({(r["train_examples"], r["steps"]) for g in groups.values() for r in g.values()})
+    examples = sorted({r["train_examples"] for g in groups.values() for r in g.values()})
+    steps = sorted({r["steps"] for g in groups.values() for r in g.values()})
+    span = lambda v: f"{v[0]}" if v[0] == v[-1] else f"{v[0]}–{v[-1]}"  # noqa: E731
     lines = [f"#### {TASK_NAMES.get(task, task)}: per language, mean ± std over seeds {seeds}", "",
-             "Budget: " + "; ".join(f"{n} English training examples, {steps} steps" for n, steps in budget)
+             f"Budget: {span(examples)} English training examples, {span(steps)} steps (one epoch; long "
+             "sentences are split into windows, so steps vary a little)"
              + "; `n` = examples scored per language (a fixed random subset when capped). "
              "Split `dev` marks languages whose labelled test set is not here.", "",
              "| language | split | n | " + " | ".join(configs) + " |", "|---|---|---|" + "---|" * len(configs)]
