@@ -54,9 +54,11 @@ CONFIGS: dict[str, list[str]] = {
     "scalar_mix": ["--fusion", "scalar_mix"],
     "concat8": ["--fusion", "concat", "--fusion-layer", "8"],
 }
-# Opt-in ablation (--configs aif8g4): AIF at layer 8 with its gate starting near 1 (the last layer), an xling
-# option for short budgets, not the paper's initialisation.
+# Opt-in (--configs aif11,aif8g4): AIF at layer 11, the layer `xling analyze layers` suggests for e5-small;
+# AIF at layer 8 with its gate starting near 1 (the last layer), an xling option for short budgets, not the
+# paper's initialisation.
 EXTRA_CONFIGS: dict[str, list[str]] = {
+    "aif11": ["--fusion", "aif", "--fusion-layer", "11"],
     "aif8g4": ["--fusion", "aif", "--fusion-layer", "8", "--fusion-option", "gate_bias=4"],
 }
 DEFAULT_CONFIGS = list(CONFIGS)

@@ -20,7 +20,7 @@ import statistics
 from common import OUT, PLOTS, RESULTS, read_jsonl, write_jsonl
 
 SUMMARY = RESULTS / "quality_runs.jsonl"
-ORDER = ["last", "aif2", "aif4", "aif6", "aif8", "aif10", "scalar_mix", "concat8", "aif8g4"]
+ORDER = ["last", "aif2", "aif4", "aif6", "aif8", "aif10", "aif11", "scalar_mix", "concat8", "aif8g4"]
 TASK_NAMES = {"panx": "NER (PAN-X, F1)", "udpos": "POS (UD, F1)", "pawsx": "PAWS-X (acc.)", "xnli": "XNLI (acc.)"}
 
 
@@ -124,17 +124,19 @@ def plot_layers(rows: list[dict], tasks: list[str]) -> str:
         mean, std = statistics.fmean(base), (statistics.stdev(base) if len(base) > 1 else 0.0)
         ax.axhspan(mean - std, mean + std, color="grey", alpha=0.25, label="last layer (mean ± std)")
         ax.axhline(mean, color="grey", lw=1)
-        layers = [k for k in (2, 4, 6, 8, 10) if f"aif{k}" in groups]
+        layers = [k for k in (2, 4, 6, 8, 10, 11) if f"aif{k}" in groups]
         values = [[r["zero_shot"] for r in groups[f"aif{k}"].values()] for k in layers]
         ax.errorbar(layers, [statistics.fmean(v) for v in values],
                     yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values], marker="o", capsize=3,
                     label="aif (last + layer k)")
-        for config, marker in (("scalar_mix", "s"), ("concat8", "^")):
+        # the other methods beside the layer they use (scalar_mix: all layers, drawn right of the axis)
+        for config, x, marker, label in (("scalar_mix", 12.4, "s", "scalar_mix (all layers)"),
+                                         ("concat8", 8.3, "^", "concat (last + layer 8)"),
+                                         ("aif8g4", 7.7, "D", "aif8, gate_bias=4")):
             if config in groups:
                 v = [r["zero_shot"] for r in groups[config].values()]
-                ax.errorbar([11.2 if config == "scalar_mix" else 8.3], [statistics.fmean(v)],
-                            yerr=[statistics.stdev(v) if len(v) > 1 else 0], marker=marker, ls="", capsize=3,
-                            label=config)
+                ax.errorbar([x], [statistics.fmean(v)], yerr=[statistics.stdev(v) if len(v) > 1 else 0],
+                            marker=marker, ls="", capsize=3, label=label)
         ax.set_title(TASK_NAMES.get(task, task))
         ax.set_xlabel("fusion layer k")
         ax.set_ylabel("zero-shot average")
@@ -157,7 +159,7 @@ def plot_gains(rows: list[dict], tasks: list[str]) -> str:
     fig, axes = plt.subplots(len(tasks), 1, figsize=(11, 2.6 * len(tasks)), squeeze=False)
     for ax, task in zip(axes[:, 0], tasks):
         groups = by(rows, task)
-        best = best_config(groups, [f"aif{k}" for k in (2, 4, 6, 8, 10)])
+        best = best_config(groups, [f"aif{k}" for k in (2, 4, 6, 8, 10, 11)])
         langs = [lang for lang in next(iter(groups["last"].values()))["languages"]]
         gains = [paired_gain(groups, best, key=lambda r, lang=lang: r["languages"][lang]["score"]) for lang in langs]
         means = [statistics.fmean(g) for g in gains]
