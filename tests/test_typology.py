@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from xling import typology
 from xling.errors import XlingError
@@ -153,6 +154,23 @@ def test_correlate_hand_computed() -> None:
     assert result["spearman_rho"] == pytest.approx(-1.0)
     assert 0.0 <= result["pearson_p"] < 0.05
     assert 0.0 <= result["spearman_p"] <= 1.0
+
+
+def test_correlate_partial_holds_the_control_fixed() -> None:
+    # z = baseline (0..4); e1 = (1, -2, 0, 2, -1) and q = (2, -1, -2, -1, 2) are orthogonal to 1, z and each other.
+    # distance x = z + e1, gain y = -z + e1 + q: raw cov = -Szz + |e1|^2 = -10 + 10 = 0, so r = 0;
+    # with z regressed out the residuals are e1 and e1 + q: r = |e1|^2 / (|e1| |e1 + q|) = sqrt(10 / 24).
+    langs = "abcde"
+    z, e1, q = [0, 1, 2, 3, 4], [1, -2, 0, 2, -1], [2, -1, -2, -1, 2]
+    dists = {lang: float(z[i] + e1[i]) for i, lang in enumerate(langs)}
+    gains = {lang: float(-z[i] + e1[i] + q[i]) for i, lang in enumerate(langs)}
+    result = correlate(gains, dists, control={lang: float(z[i]) for i, lang in enumerate(langs)})
+    r = math.sqrt(10 / 24)
+    assert result["pearson_r"] == pytest.approx(0.0, abs=1e-12)
+    assert result["partial_r"] == pytest.approx(r)
+    t = r * math.sqrt(2 / (1 - r * r))  # n - 3 = 2 degrees of freedom
+    assert result["partial_p"] == pytest.approx(2 * scipy_stats.t.sf(t, 2))
+    assert "partial_r" not in correlate(gains, dists)
 
 
 def test_correlate_needs_three_languages() -> None:

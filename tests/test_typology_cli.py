@@ -122,6 +122,8 @@ def test_correlate_gains_with_distance_to_intermediate_language(gain_runs, tmp_p
         assert stats["n"] == 4 and stats["langs"] == langs
         assert stats["pearson_r"] == pytest.approx(pearson(dists, [GAIN[lang] for lang in langs]))
         assert 0.0 <= stats["pearson_p"] <= 1.0 and 0.0 <= stats["spearman_p"] <= 1.0
+        assert -1.0 <= stats["partial_r"] <= 1.0  # gain and distance with the baseline score regressed out
+    assert "partial r (baseline held fixed)" in printed
 
 
 def test_correlate_reduces_over_the_intermediate_set(gain_runs, tmp_path, capsys):

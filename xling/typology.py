@@ -258,11 +258,36 @@ def distance_to_set(
     return min(dists) if reduce == "min" else float(np.mean(dists))
 
 
-def correlate(gains: Mapping[str, float], distances: Mapping[str, float]) -> dict[str, object]:
-    """Pearson/Spearman of gains vs distances over common keys (non-finite values skipped)."""
+def partial_pearson(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[float, float]:
+    """Pearson r of ``x`` and ``y`` after regressing both linearly on ``z``, and its two-sided p (n − 3 df)."""
     from scipy import stats
 
-    langs = [g for g in gains if g in distances and np.isfinite([gains[g], distances[g]]).all()]
+    design = np.column_stack([np.ones_like(z), z])
+    rx = x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
+    ry = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    if np.allclose(rx, 0) or np.allclose(ry, 0):
+        return float("nan"), float("nan")
+    r = float(np.clip(np.corrcoef(rx, ry)[0, 1], -1.0, 1.0))
+    df = len(x) - 3
+    if df < 1:
+        return r, float("nan")
+    t = r * np.sqrt(df / max(1e-300, 1.0 - r * r))
+    return r, float(2 * stats.t.sf(abs(t), df))
+
+
+def correlate(gains: Mapping[str, float], distances: Mapping[str, float],
+              control: Mapping[str, float] | None = None) -> dict[str, object]:
+    """Pearson/Spearman of gains vs distances over common keys (non-finite values skipped).
+
+    With ``control`` (per language, e.g. the baseline score) also the partial Pearson correlation with
+    the control regressed out: gains are treatment − baseline, so languages with a high baseline tend
+    to gain less (regression to the mean, and less headroom), and when distance to English tracks the
+    baseline, a raw gain-distance correlation can be nothing but that.
+    """
+    from scipy import stats
+
+    langs = [g for g in gains if g in distances and np.isfinite([gains[g], distances[g]]).all()
+             and (control is None or (g in control and np.isfinite(control[g])))]
     if len(langs) < 3:
         raise TypologyError(
             f"need at least 3 languages with both a gain and a distance, got {len(langs)}: {langs}")
@@ -272,7 +297,7 @@ def correlate(gains: Mapping[str, float], distances: Mapping[str, float]) -> dic
         raise TypologyError("correlation is undefined: gains or distances are constant")
     pearson = stats.pearsonr(x, y)
     spearman = stats.spearmanr(x, y)
-    return {
+    result: dict[str, object] = {
         "pearson_r": float(pearson[0]),
         "pearson_p": float(pearson[1]),
         "spearman_rho": float(spearman[0]),
@@ -280,6 +305,10 @@ def correlate(gains: Mapping[str, float], distances: Mapping[str, float]) -> dic
         "n": len(langs),
         "langs": langs,
     }
+    if control is not None:
+        z = np.array([control[lang] for lang in langs], dtype=np.float64)
+        result["partial_r"], result["partial_p"] = partial_pearson(x, y, z)
+    return result
 
 
 # ---------------------------------------------------------------- transfer gains against distance
@@ -321,12 +350,14 @@ def language_gains(baseline: Sequence[Any], treatment: Sequence[Any],
 
 def gain_distance_study(
     gains: Mapping[str, float], reference_langs: Sequence[str], kinds: Sequence[str] = ("syntactic",),
-    reduce: str = "min",
+    reduce: str = "min", control: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, object]]]:
-    """Distance of each language to ``reference_langs`` per kind, and correlate() of gains with it per kind."""
+    """Distance of each language to ``reference_langs`` per kind, and correlate() of gains with it per kind
+    (with ``control``, e.g. the baseline scores, also the partial correlation; see :func:`correlate`)."""
     for kind in kinds:  # fetch every vector in one lang2vec call per kind (each call costs seconds)
         feature_vectors(list(dict.fromkeys([*gains, *reference_langs])), kind)
     distances = {lang: {kind: distance_to_set(lang, reference_langs, kind, reduce) for kind in kinds}
                  for lang in gains}
-    correlations = {kind: correlate(gains, {lang: d[kind] for lang, d in distances.items()}) for kind in kinds}
+    correlations = {kind: correlate(gains, {lang: d[kind] for lang, d in distances.items()}, control)
+                    for kind in kinds}
     return distances, correlations

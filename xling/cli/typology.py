@@ -121,19 +121,25 @@ def run_correlate(args: argparse.Namespace) -> int:
         raise ConfigError("the treatment runs record no intermediate stage; give --intermediate-languages")
     gains, skipped = language_gains(baseline, treatment, _langs(args.languages) or None)
     distances, correlations = gain_distance_study({lang: g["gain"] for lang, g in gains.items()}, reference,
-                                                  kinds, args.reduce)
+                                                  kinds, args.reduce,
+                                                  control={lang: g["baseline"] for lang, g in gains.items()})
     d = args.digits
     header = ["language", "baseline", "treatment", "gain", *(f"{k} distance" for k in kinds)]
     rows = [[lang, f"{g['baseline']:.2f}", f"{g['treatment']:.2f}", f"{g['gain']:+.2f}",
              *(f"{distances[lang][k]:.{d}f}" for k in kinds)] for lang, g in gains.items()]
     stats = [[kind, f"{c['pearson_r']:+.{d}f}", f"{c['pearson_p']:.{d}g}", f"{c['spearman_rho']:+.{d}f}",
-              f"{c['spearman_p']:.{d}g}", str(c["n"])] for kind, c in correlations.items()]
+              f"{c['spearman_p']:.{d}g}", f"{c['partial_r']:+.{d}f}", f"{c['partial_p']:.{d}g}", str(c["n"])]
+             for kind, c in correlations.items()]
     metric = baseline[0].primary_metric
     if args.format == "markdown":
         print(f"### {baseline[0].task['name']}: gain in {metric} ({len(treatment)} treatment vs {len(baseline)} "
               f"baseline runs) against distance to {','.join(reference)} ({args.reduce})\n")
     print(format_table(header, rows, args.format))
-    print(format_table(["kind", "pearson r", "p", "spearman rho", "p", "n"], stats, args.format), end="")
+    print(format_table(["kind", "pearson r", "p", "spearman rho", "p", "partial r (baseline held fixed)", "p", "n"],
+                       stats, args.format), end="")
+    if args.format == "markdown":
+        print("\npartial r: Pearson of gain and distance after regressing both on the baseline score "
+              "(a high baseline leaves less to gain; if distance tracks the baseline, the raw r may be only that)")
     if skipped:
         print(f"\nnot compared (scored by one side only): {', '.join(skipped)}")
     if args.output:
