@@ -201,3 +201,13 @@ def test_report_groups_ensembles_whose_members_differ_only_by_seed(runs, tmp_pat
     table = render(loaded)
     assert "(n=2)" in table and "±" in table
     assert first is not None and second is not None
+
+
+def test_report_labels_the_run_without_intermediate_task_beside_pipelines():
+    from xling.report import _label
+
+    varying = ["fusion", "intermediate", "members"]  # as beside ensembles, whose "fusion" differs
+    assert _label({"fusion": "last", "intermediate": "None", "members": "None"}, varying) == "last no intermediate"
+    assert _label({"fusion": "last", "intermediate": "'sick'", "members": "None"}, varying) == "last intermediate=sick"
+    ensemble = {"fusion": "'ensemble:prob'", "intermediate": "None", "members": "['o/a-s1', 'o/b-s1']"}
+    assert _label(ensemble, varying) == "ensemble:prob members=a-s1+b-s1"

@@ -126,7 +126,9 @@ def _label(config: dict[str, str], varying: list[str], runs: int = 1) -> str:
         if key in ("fusion", "fusion_layer", "task"):
             continue
         value = raw(key)
-        if value in EMPTY_VALUES:  # the option is unset here: nothing to say
+        if value in EMPTY_VALUES:  # the option is unset here: nothing to say, except
+            if key == "intermediate" and raw("members") in EMPTY_VALUES:  # a single run beside pipelines
+                parts.append("no intermediate")
             continue
         if key == "members":  # an ensemble's run directories: their names are enough to tell ensembles apart
             names = [Path(str(m)).name for m in ast.literal_eval(value)]
