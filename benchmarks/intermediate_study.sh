@@ -16,17 +16,13 @@
 # Intermediate tasks (1,000 English examples, 1 epoch each): NER (WikiANN), POS (UD), NLI (SICK).
 # Outputs: benchmarks/out/intermediate/$TARGET/ (runs), benchmarks/results/intermediate/ (tables, JSON), a plot.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-X=".venv/bin/xling"
-D=${XLING_SHARED:-../shared}/data
-M=${XLING_E5:-benchmarks/cache/e5-small}
+source "$(dirname "$0")/common.sh"
 SEED=${SEED:-1}
 TARGET=${TARGET:-xnli}
 PARTS=${PARTS:-"models ensembles report typology"}
 R=benchmarks/out/intermediate/$TARGET
 T=benchmarks/results/intermediate
 mkdir -p "$R" "$T" benchmarks/plots
-[ -f "$M/model.safetensors" ] || .venv/bin/python "${XLING_SHARED:-../shared}/tools/build_e5_checkpoint.py" "$M"
 case $TARGET in
   xnli)  LANGS=ar,bg,de,el,en,es,fr,hi,ru,sw,th,tr,ur,vi,zh; LR=${LR:-1e-4}; POOLING=${POOLING:-mean} ;;
   pawsx) LANGS=de,es,fr,ja,ko,zh; LR=${LR:-1e-4}; POOLING=${POOLING:-mean} ;;
@@ -38,7 +34,6 @@ COMMON="--model $M --languages $LANGS --max-eval-examples 300 --max-seq-length 1
 TGT="--task-option $TARGET:data_dir=$D/$TARGET --task-option $TARGET:train_split=dev
      --task-option $TARGET:selection_holdout=500 --task-option $TARGET:epochs=2"
 declare -A DIRS=([sick]=$D/sick [panx]=$D/wikiann [udpos]=$D/udpos_xtreme)
-step() { echo "$(date +%T) $*" >&2; }
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 INTER="$R/sick-s$SEED $R/panx-s$SEED $R/udpos-s$SEED"
 

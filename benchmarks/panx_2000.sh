@@ -6,13 +6,9 @@
 #
 #   bash benchmarks/panx_2000.sh        # finished runs are kept; writes benchmarks/results/panx_2000.md
 set -euo pipefail
-cd "$(dirname "$0")/.."
-X=".venv/bin/xling"
-D=${XLING_SHARED:-../shared}/data
-M=${XLING_E5:-benchmarks/cache/e5-small}
+source "$(dirname "$0")/common.sh"
 R=benchmarks/out/issue2
 mkdir -p $R benchmarks/results
-[ -f "$M/model.safetensors" ] || .venv/bin/python "${XLING_SHARED:-../shared}/tools/build_e5_checkpoint.py" "$M"
 for name in last aif8; do
   case $name in last) fusion="--fusion last" ;; aif8) fusion="--fusion aif --fusion-layer 8" ;; esac
   [ -f $R/panx-$name/results.json ] || /usr/bin/time -v $X train --task panx --model $M --data-dir $D/wikiann \

@@ -10,15 +10,10 @@
 # no SQuAD here), 2 epochs, windows of 256 sub-words, and is scored on 150 questions per language of XQuAD
 # (test) and MLQA (dev). TyDiQA-GoldP itself cannot be scored: every answer in ../shared/data's dev files is blank.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-X=".venv/bin/xling"
-D=${XLING_SHARED:-../shared}/data
-M=${XLING_E5:-benchmarks/cache/e5-small}
+source "$(dirname "$0")/common.sh"
 R=benchmarks/out/xtreme
 T=benchmarks/results/xtreme
 mkdir -p "$R" "$T" benchmarks/plots
-[ -f "$M/model.safetensors" ] || .venv/bin/python "${XLING_SHARED:-../shared}/tools/build_e5_checkpoint.py" "$M"
-step() { echo "$(date +%T) $*" >&2; }
 parts=${*:-tatoeba layers xcopa qa}
 
 for part in $parts; do case $part in
