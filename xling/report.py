@@ -53,17 +53,35 @@ class Group:
     label: str
     task: str
     runs: list[Results]
+    metric: str | None = None  # None: the task's primary metric (whose averages the runs store)
 
     @property
     def seeds(self) -> list[int]:
         return [r.seed for r in self.runs]
 
     def values(self, row: str) -> list[float]:
+        if self.metric is not None:
+            return self._metric_values(row)
         if row == "avg":
             return [r.averages["all"] for r in self.runs if r.averages.get("all") is not None]
         if row == "avg zero-shot":
             return [r.averages["zero_shot"] for r in self.runs if r.averages.get("zero_shot") is not None]
         return [r.languages[row].primary for r in self.runs if row in r.languages]
+
+    def _metric_values(self, row: str) -> list[float]:
+        """Another metric than the primary one: per language as stored, averages computed like the stored ones."""
+        out = []
+        for run in self.runs:
+            scores = {lang: s.metrics[self.metric] for lang, s in run.languages.items() if self.metric in s.metrics}
+            if row in AVERAGE_ROWS:
+                sources = set(str(run.averages.get("source_language", "en")).split("+"))
+                if row == "avg zero-shot":
+                    scores = {lang: v for lang, v in scores.items() if lang not in sources}
+                if scores:
+                    out.append(statistics.fmean(scores.values()))
+            elif row in scores:
+                out.append(scores[row])
+        return out
 
     def other_split(self, lang: str) -> bool:
         return any(lang in r.languages and r.languages[lang].notes for r in self.runs)
@@ -88,14 +106,14 @@ def _member_keys(members: Sequence[str]) -> Any:
     return sorted(keys)
 
 
-def group_runs(runs: Sequence[Results]) -> list[Group]:
+def group_runs(runs: Sequence[Results], metric: str | None = None) -> list[Group]:
     groups: dict[tuple, list[Results]] = {}
     for run in runs:
         groups.setdefault(experiment_key(run), []).append(run)
     keys = list(groups)
     varying = _varying_keys([dict(k) for k in keys])
     return [Group(_label(dict(experiment_key_shown(groups[k][0])), varying, len(groups[k])),
-                  groups[k][0].task["name"], groups[k]) for k in keys]
+                  groups[k][0].task["name"], groups[k], metric) for k in keys]
 
 
 def experiment_key_shown(results: Results) -> tuple:
@@ -174,17 +192,28 @@ def table_rows(groups: Sequence[Group], digits: int = 1) -> tuple[list[str], lis
     return header, rows, footnotes
 
 
-def render(runs: Sequence[Results], fmt: str = "markdown", digits: int = 1) -> str:
+def check_metric(runs: Sequence[Results], metric: str | None) -> None:
+    """An unknown metric is an error that lists the ones the runs have."""
+    if metric is None:
+        return
+    known = sorted({m for r in runs for s in r.languages.values() for m in s.metrics})
+    if metric not in known:
+        raise XlingError(f"no run has a metric {metric!r}; the runs have: {', '.join(known) or 'none'}")
+
+
+def render(runs: Sequence[Results], fmt: str = "markdown", digits: int = 1, metric: str | None = None) -> str:
+    """Languages x experiments per task; ``metric`` another metric than the primary one (e.g. ``exact_match``)."""
     if not runs:
         raise XlingError("no runs to report")
+    check_metric(runs, metric)
     by_task: dict[str, list[Results]] = {}
     for run in runs:
         by_task.setdefault(run.task["name"], []).append(run)
     out = []
     for task, task_runs in by_task.items():
-        groups = group_runs(task_runs)
+        groups = group_runs(task_runs, metric)
         header, rows, notes = table_rows(groups, digits)
-        metric = task_runs[0].primary_metric
+        shown = metric or task_runs[0].primary_metric
         if fmt == "csv":
             buffer = io.StringIO()
             writer = csv.writer(buffer)
@@ -195,7 +224,7 @@ def render(runs: Sequence[Results], fmt: str = "markdown", digits: int = 1) -> s
             continue
         if fmt != "markdown":
             raise XlingError(f"unknown format {fmt!r}; choose markdown or csv")
-        lines = [f"### {task} ({metric}; mean ± std over seeds where n > 1)", "",
+        lines = [f"### {task} ({shown}; mean ± std over seeds where n > 1)", "",
                  "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         lines += [""] + notes if notes else []
@@ -207,7 +236,7 @@ def load_runs(paths: Sequence[str | Path]) -> list[Results]:
     return [Results.load(p) for p in find_results(paths)]
 
 
-def plot_languages(runs: Sequence[Results], path: str | Path) -> Path:
+def plot_languages(runs: Sequence[Results], path: str | Path, metric: str | None = None) -> Path:
     """One column per language (and the zero-shot average), one marker per experiment: mean, std as error bar.
 
     Markers rather than bars, so the axis can span only the scores (differences of a point or two stay
@@ -219,7 +248,8 @@ def plot_languages(runs: Sequence[Results], path: str | Path) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    groups = group_runs(runs)
+    check_metric(runs, metric)
+    groups = group_runs(runs, metric)
     header, rows, _ = table_rows(groups)
     languages = [row[0].rstrip(" †") for row in rows if row[0] not in AVERAGE_ROWS] + ["avg zero-shot"]
     spread = 0.7 / max(1, len(groups))
@@ -237,7 +267,7 @@ def plot_languages(runs: Sequence[Results], path: str | Path) -> Path:
         ax.axvline(boundary, color="0.9", linewidth=0.8, zorder=0)
     ax.set_xticks(x, languages, rotation=45, ha="right")
     ax.set_xlim(-0.5, len(languages) - 0.5)
-    ax.set_ylabel(runs[0].primary_metric)
+    ax.set_ylabel(metric or runs[0].primary_metric)
     ax.set_title(runs[0].task["name"])
     ax.grid(axis="y", color="0.9")
     ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1 if len(groups) > 4 else 2,
