@@ -51,7 +51,7 @@ qa)
   # TyDiQA-GoldP: English only (the dev answers here are blank): the 300 questions held out of the training file
   .venv/bin/python -c "import json, sys; s = json.load(open(sys.argv[1]))['stages'][0]['selection']
 print(f\"English TyDiQA-GoldP, {s.get('examples', 300)} questions held out of the training file \"
-      f\"(the selection set): {s['metric']} {s['best_score']:.1f}\")" $R/qa/results.json > $T/tydiqa_en.md ;;
+      f\"(the selection set): F1 {s['best_score']:.1f} ({s['metric']}: SQuAD normalisation)\")" $R/qa/results.json > $T/tydiqa_en.md ;;
 *) echo "unknown part $part" >&2; exit 2 ;;
 esac; done
 step done
