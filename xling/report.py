@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
 import io
 import re
 import statistics
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from xling.errors import XlingError
-from xling.results import RESULTS_FILE, Results
+from xling.results import RESULTS_FILE, Results, averages
 
 # Config keys that do not make two runs different experiments.
 NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size",
@@ -69,26 +70,25 @@ class Group:
         return [r.languages[row].primary for r in self.runs if row in r.languages]
 
     def _metric_values(self, row: str) -> list[float]:
-        """Another metric than the primary one: per language as stored, averages computed like the stored ones."""
-        out = []
-        for run in self.runs:
-            scores = {lang: s.metrics[self.metric] for lang, s in run.languages.items() if self.metric in s.metrics}
-            if row in AVERAGE_ROWS:
-                sources = set(str(run.averages.get("source_language", "en")).split("+"))
-                if row == "avg zero-shot":
-                    scores = {lang: v for lang, v in scores.items() if lang not in sources}
-                if scores:
-                    out.append(statistics.fmean(scores.values()))
-            elif row in scores:
-                out.append(scores[row])
-        return out
+        """Another metric than the primary one: per language as stored, averages as results.averages computes."""
+        if row not in AVERAGE_ROWS:
+            return [r.languages[row].metrics[self.metric] for r in self.runs
+                    if row in r.languages and self.metric in r.languages[row].metrics]
+        key = "all" if row == "avg" else "zero_shot"
+        means = [averages(r.languages, str(r.averages.get("source_language", "en")), self.metric)[key]
+                 for r in self.runs]
+        return [m for m in means if m is not None]
 
     def other_split(self, lang: str) -> bool:
         return any(lang in r.languages and r.languages[lang].notes for r in self.runs)
 
 
+def _experiment_config(results: Results) -> dict[str, Any]:
+    return {k: v for k, v in results.config.items() if k not in NOT_EXPERIMENT}
+
+
 def experiment_key(results: Results) -> tuple:
-    config = {k: v for k, v in results.config.items() if k not in NOT_EXPERIMENT}
+    config = _experiment_config(results)
     if config.get("members"):
         # an ensemble is the same experiment as another whose members differ from its own only by seed
         config["members"] = _member_keys(config["members"])
@@ -97,13 +97,17 @@ def experiment_key(results: Results) -> tuple:
 
 def _member_keys(members: Sequence[str]) -> Any:
     """The members' own experiment keys (sorted), or their paths where a member's results are not readable."""
-    keys = []
-    for member in members:
-        try:
-            keys.append(experiment_key(Results.load(Path(member) / RESULTS_FILE)))
-        except (OSError, ValueError, KeyError, XlingError):
-            return list(members)
-    return sorted(keys)
+    keys = [_member_key(str(member)) for member in members]
+    return list(members) if None in keys else sorted(keys)
+
+
+@functools.lru_cache(maxsize=256)
+def _member_key(member: str) -> tuple | None:
+    """One member's experiment key, read once per path (a table and its plot group the same runs)."""
+    try:
+        return experiment_key(Results.load(Path(member) / RESULTS_FILE))
+    except (OSError, ValueError, KeyError, XlingError):
+        return None
 
 
 def group_runs(runs: Sequence[Results], metric: str | None = None) -> list[Group]:
@@ -118,8 +122,7 @@ def group_runs(runs: Sequence[Results], metric: str | None = None) -> list[Group
 
 def experiment_key_shown(results: Results) -> tuple:
     """Like :func:`experiment_key`, with an ensemble's member paths kept (they name the members in labels)."""
-    config = {k: v for k, v in results.config.items() if k not in NOT_EXPERIMENT}
-    return tuple(sorted((k, repr(v)) for k, v in config.items()))
+    return tuple(sorted((k, repr(v)) for k, v in _experiment_config(results).items()))
 
 
 def _varying_keys(configs: list[dict[str, str]]) -> list[str]:
@@ -253,8 +256,8 @@ def plot_languages(runs: Sequence[Results], path: str | Path, metric: str | None
     header, rows, _ = table_rows(groups)
     languages = [row[0].rstrip(" †") for row in rows if row[0] not in AVERAGE_ROWS] + ["avg zero-shot"]
     spread = 0.7 / max(1, len(groups))
-    fig, ax = plt.subplots(figsize=(min(16.0, max(6.0, 0.45 * len(languages) + 0.1 * len(groups) * len(languages) ** 0.5)),
-                                    4.0 + 0.22 * len(groups)))
+    width = min(16.0, max(6.0, 0.45 * len(languages) + 0.1 * len(groups) * len(languages) ** 0.5))
+    fig, ax = plt.subplots(figsize=(width, 4.0 + 0.22 * len(groups)))  # taller for the legend's rows
     x = np.arange(len(languages))
     markers = "os^Dv<>ph*"
     for i, group in enumerate(groups):

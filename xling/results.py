@@ -95,9 +95,12 @@ class Results:
         return entry.primary if entry else None
 
 
-def averages(languages: dict[str, LanguageScore], source_language: str) -> dict[str, Any]:
-    """Mean of the primary score over all languages, and over the zero-shot (non-source) ones."""
-    scores = {lang: s.primary for lang, s in languages.items()}
+def averages(languages: dict[str, LanguageScore], source_language: str,
+             metric: str | None = None) -> dict[str, Any]:
+    """Mean of the primary score (or of ``metric``, where a language has it) over all languages, and over
+    the zero-shot (non-source) ones."""
+    scores = ({lang: s.primary for lang, s in languages.items()} if metric is None else
+              {lang: s.metrics[metric] for lang, s in languages.items() if metric in s.metrics})
     sources = set(source_language.split("+"))  # "de+en" for multilingual training data
     zero_shot = {lang: v for lang, v in scores.items() if lang not in sources}
     return {

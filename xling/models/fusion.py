@@ -121,8 +121,8 @@ class AIFFusion(nn.Module):
         self.local_branch = _Branch(hidden_size, reduction, norm)
         self.global_branch = _Branch(hidden_size, reduction, norm)
         for branch in (self.local_branch, self.global_branch):
-            norm = branch.norm_out.norm if isinstance(branch.norm_out, MaskedBatchNorm) else branch.norm_out
-            nn.init.constant_(norm.bias, float(gate_bias) / 2)
+            out_norm = branch.norm_out.norm if isinstance(branch.norm_out, MaskedBatchNorm) else branch.norm_out
+            nn.init.constant_(out_norm.bias, float(gate_bias) / 2)
         self.scale = 2.0 if double else 1.0
         self.last_gate: torch.Tensor | None = None  # kept for analysis (detached)
 
