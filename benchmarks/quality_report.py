@@ -21,6 +21,7 @@ from common import OUT, PLOTS, RESULTS, read_jsonl, write_jsonl
 
 SUMMARY = RESULTS / "quality_runs.jsonl"
 ORDER = ["last", "aif2", "aif4", "aif6", "aif8", "aif10", "aif11", "scalar_mix", "concat8", "aif8g4"]
+AIF_LAYERS = (2, 4, 6, 8, 10, 11)  # the aif{k} configurations quality.py can run
 TASK_NAMES = {"panx": "NER (PAN-X, F1)", "udpos": "POS (UD, F1)", "pawsx": "PAWS-X (acc.)", "xnli": "XNLI (acc.)"}
 
 
@@ -124,7 +125,7 @@ def plot_layers(rows: list[dict], tasks: list[str]) -> str:
         mean, std = statistics.fmean(base), (statistics.stdev(base) if len(base) > 1 else 0.0)
         ax.axhspan(mean - std, mean + std, color="grey", alpha=0.25, label="last layer (mean ± std)")
         ax.axhline(mean, color="grey", lw=1)
-        layers = [k for k in (2, 4, 6, 8, 10, 11) if f"aif{k}" in groups]
+        layers = [k for k in AIF_LAYERS if f"aif{k}" in groups]
         values = [[r["zero_shot"] for r in groups[f"aif{k}"].values()] for k in layers]
         ax.errorbar(layers, [statistics.fmean(v) for v in values],
                     yerr=[statistics.stdev(v) if len(v) > 1 else 0 for v in values], marker="o", capsize=3,
@@ -159,7 +160,7 @@ def plot_gains(rows: list[dict], tasks: list[str]) -> str:
     fig, axes = plt.subplots(len(tasks), 1, figsize=(11, 2.6 * len(tasks)), squeeze=False)
     for ax, task in zip(axes[:, 0], tasks):
         groups = by(rows, task)
-        best = best_config(groups, [f"aif{k}" for k in (2, 4, 6, 8, 10, 11)])
+        best = best_config(groups, [f"aif{k}" for k in AIF_LAYERS])
         langs = [lang for lang in next(iter(groups["last"].values()))["languages"]]
         gains = [paired_gain(groups, best, key=lambda r, lang=lang: r["languages"][lang]["score"]) for lang in langs]
         means = [statistics.fmean(g) for g in gains]
