@@ -38,7 +38,7 @@ def _subset(task: str, n: int, seed: int = 0):
     """The fixed training subset (same examples for every setting)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from xling.tasks import get_task
-    from xling.tasks.data import load_split
+    from xling.data.loading import load_split
 
     if task == "ner":
         data = load_split(get_task("panx"), "en", "train", data_dir=DATA / "wikiann")

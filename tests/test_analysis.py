@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES, run_cli
-from xling.analysis import LayerAnalysis, analyze_layers, best_fusion_layer, linear_cka, parallel_cosines
-from xling.retrieval import Bitext
+from xling.retrieval.analysis import LayerAnalysis, analyze_layers, best_fusion_layer, linear_cka, parallel_cosines
+from xling.retrieval.tatoeba import Bitext
 
 
 def test_cka_by_hand_in_one_dimension():
@@ -45,7 +45,7 @@ def test_fusion_layer_heuristic_skips_the_embeddings_and_the_last_layer():
     analysis = LayerAnalysis("m", 4, {"de": 3, "ja": 3})
     analysis.retrieval_en_to_xx = {"de": [0, 10, 60, 20, 0], "ja": [0, 90, 10, 10, 0]}
     analysis.retrieval_xx_to_en = {"de": [0, 10, 60, 20, 0], "ja": [0, 90, 10, 10, 0]}
-    from xling.analysis import suggest_fusion_layers
+    from xling.retrieval.analysis import suggest_fusion_layers
 
     suggestion = suggest_fusion_layers(analysis)
     assert suggestion["all"]["layer"] == 1  # mean curve 0, 50, 35, 15, 0
@@ -55,7 +55,7 @@ def test_fusion_layer_heuristic_skips_the_embeddings_and_the_last_layer():
 
 
 def test_identical_sentences_align_perfectly_at_every_layer(tiny_bert, tiny_texts):
-    from xling.embed import load_sentence_encoder
+    from xling.retrieval.embed import load_sentence_encoder
 
     sentences = list(dict.fromkeys(t for t in tiny_texts if len(t.split()) > 4))[:8]
     encoder = load_sentence_encoder(model=str(tiny_bert), progress=False)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tests.conftest import run_cli
-from xling.averaging import SNAPSHOT_DIR, StateAverager
+from xling.training.averaging import SNAPSHOT_DIR, StateAverager
 from xling.config import TrainConfig
 from xling.errors import ConfigError
 
@@ -56,9 +56,9 @@ def test_config_rejects_negative_count():
 
 def test_training_ends_with_the_mean_of_the_last_evaluation_points(tiny_bert, sample_dir, tmp_path, monkeypatch):
     from xling.models import load_model
-    from xling.run import run_training
+    from xling.training.run import run_training
 
-    monkeypatch.setattr("xling.train.drop_snapshots", lambda accelerator, run_dir: None)  # keep them to compare
+    monkeypatch.setattr("xling.training.loop.drop_snapshots", lambda accelerator, run_dir: None)  # keep them to compare
     out = tmp_path / "avg"
     cfg = TrainConfig(task="pawsx", model=str(tiny_bert), data_dir=str(sample_dir["pawsx"]), output_dir=str(out),
                       languages=["de"], max_steps=3, eval_every=1, average_checkpoints=2, batch_size=8,
@@ -95,7 +95,7 @@ def heads(run: Path) -> dict[str, torch.Tensor]:
 def test_killed_run_with_averaging_resumes_to_the_same_model(tiny_bert, sample_dir, tmp_path):
     from xling.cli import build_parser
     from xling.config import make_config, overrides_from_args
-    from xling.run import run_training
+    from xling.training.run import run_training
 
     full, killed = tmp_path / "full", tmp_path / "killed"
     run_training(make_config(TrainConfig, None, overrides_from_args(

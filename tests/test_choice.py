@@ -10,14 +10,13 @@ from torch.nn import functional as F
 
 from tests.conftest import FIXTURES, run_cli
 from xling.errors import DataError
-from xling.features import Collator
+from xling.data.features import Collator
 from xling.kinds import get_kind
-from xling.kinds.choice import choice_features, connective_for
+from xling.kinds.choice import ChoiceExample, choice_features, connective_for
 from xling.models.choice_head import MultipleChoiceHead
-from xling.run import load_tokenizer
+from xling.models.build import load_tokenizer
 from xling.tasks import get_task
-from xling.tasks.data import load_split
-from xling.tasks.examples import ChoiceExample
+from xling.data.loading import load_split
 
 XCOPA_DIR = FIXTURES / "xcopa"
 
@@ -90,7 +89,7 @@ def test_xcopa_local_layouts():
 def test_xcopa_hub_rows_are_mapped(monkeypatch):
     import datasets
 
-    from xling.tasks.data import load_hub
+    from xling.data.loading import load_hub
 
     rows = datasets.Dataset.from_dict({"premise": ["P"], "choice1": ["A"], "choice2": ["B"], "question": ["effect"],
                                        "label": [1], "idx": [7], "changed": [False]})

@@ -9,7 +9,7 @@ import pytest
 
 from xling.errors import DataError, MissingDataError
 from xling.tasks import TASKS, get_task
-from xling.tasks.data import load_split
+from xling.data.loading import load_split
 from tests.conftest import FIXTURES
 
 
@@ -160,7 +160,7 @@ def test_one_file_holding_every_split_sick():
 
 def test_multilingual_training_data_and_selection():
     from xling.config import TrainConfig
-    from xling.run import load_training
+    from xling.data.run_data import load_training
 
     cfg = TrainConfig(task="panx", data_dir=str(FIXTURES / "ner_columns"), train_split="dev", dev_split="dev",
                       train_languages=["en", "de"], selection_holdout=1)

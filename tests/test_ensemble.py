@@ -12,15 +12,15 @@ import pytest
 from tests.conftest import run_cli
 from xling.cli import main
 from xling.errors import ConfigError
-from xling.ensemble import average_probabilities, majority_vote, run_ensemble
-from xling.results import Results
+from xling.evaluation.ensemble import average_probabilities, majority_vote, run_ensemble
+from xling.reporting.results import Results
 
 LANGS = ["de", "es", "fr"]
 
 
 def train(model: Path, data: Path, out: Path, task: str = "pawsx", languages: list[str] = LANGS, **options) -> Path:
     from xling.config import TrainConfig
-    from xling.run import run_training
+    from xling.training.run import run_training
 
     cfg = TrainConfig(task=task, model=str(model), data_dir=str(data), output_dir=str(out), languages=languages,
                       max_steps=2, batch_size=8, learning_rate=1e-3, max_seq_length=48, quiet=True,
@@ -188,7 +188,7 @@ def test_cli_ensemble_report_and_refusals(runs, tmp_path, capsys):
 
 
 def test_report_groups_ensembles_whose_members_differ_only_by_seed(runs, tmp_path):
-    from xling.report import group_runs, render
+    from xling.reporting.tables import group_runs, render
 
     run_ensemble([str(r) for r in runs[:2]], tmp_path / "ens-a", method="prob", quiet=True, save_model=False)
     run_ensemble([str(r) for r in runs[1:]], tmp_path / "ens-b", method="prob", quiet=True, save_model=False)
@@ -203,7 +203,7 @@ def test_report_groups_ensembles_whose_members_differ_only_by_seed(runs, tmp_pat
 
 
 def test_report_labels_the_run_without_intermediate_task_beside_pipelines():
-    from xling.report import _label
+    from xling.reporting.tables import _label
 
     varying = ["fusion", "intermediate", "members"]  # as beside ensembles, whose "fusion" differs
     assert _label({"fusion": "last", "intermediate": "None", "members": "None"}, varying) == "last no intermediate"

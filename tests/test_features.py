@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from xling.features import Collator, LengthGroupedBatches, SpecialTokens
+from xling.data.features import Collator, LengthGroupedBatches, SpecialTokens
 from xling.kinds import get_kind
 from xling.models.heads import IGNORE_INDEX
 from xling.tasks import get_task
-from xling.tasks.examples import PairExample, TagExample
+from xling.kinds.classification import PairExample
+from xling.kinds.tagging import TagExample
 
 
 @pytest.fixture(scope="module")

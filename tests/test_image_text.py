@@ -16,18 +16,12 @@ from xling.kinds import get_kind
 from xling.kinds.image_text import recall_at_k
 from xling.models.contrastive_head import ImageTextHead, info_nce
 from xling.tasks import get_task
-from xling.tasks.data import load_split
-from xling.tasks.images import ImageTextExample, load_image_features, read_captions
+from xling.data.loading import load_split
+from xling.data.images import load_image_features
+from xling.kinds.image_text import ImageTextExample, read_captions
 
 MULTI30K = FIXTURES / "multi30k"
 IMAGE_IDS = [f"{1000 + i}.jpg" for i in range(12)]  # the fixture's image names (train 0-5, val 6-8, test 9-11)
-
-
-def contract_examples(task):
-    """Two captions with their image vectors (for the contract test in test_models.py)."""
-    dim = int(task.options["image_dim"])
-    return [ImageTextExample("Maria lives in Berlin .", "1.jpg", "a", np.ones(dim, dtype=np.float32)),
-            ImageTextExample("Paris is big .", "2.jpg", "b", -np.arange(dim, dtype=np.float32))]
 
 
 def write_npy_features(directory, ids, dim=8, seed=0):
@@ -192,7 +186,7 @@ def test_decode_ranks_the_splits_distinct_images():
 
 
 def test_without_a_feature_file_training_stops_with_advice(tiny_bert, tmp_path):
-    from xling.run import run_training
+    from xling.training.run import run_training
 
     cfg = TrainConfig(task="multi30k", model=str(tiny_bert), data_dir=str(MULTI30K), languages=["en", "de"],
                       output_dir=str(tmp_path / "run"), epochs=1, quiet=True)
@@ -204,7 +198,7 @@ def test_without_a_feature_file_training_stops_with_advice(tiny_bert, tmp_path):
 
 
 def test_train_and_score_caption_to_image_retrieval(tiny_bert, tmp_path):
-    from xling.run import run_training
+    from xling.training.run import run_training
 
     path, _ = write_npy_features(tmp_path, [f"flickr30k-images/{i}" for i in IMAGE_IDS], dim=16)
     cfg = TrainConfig(task="multi30k", model=str(tiny_bert), data_dir=str(MULTI30K), image_features=str(path),

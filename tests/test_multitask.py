@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from xling.errors import ConfigError
-from xling.multitask import MultiTaskBatches, task_probabilities
+from xling.data.multitask import MultiTaskBatches, task_probabilities
 
 SIZES = (800, 200, 50)
 

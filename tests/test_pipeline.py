@@ -12,7 +12,8 @@ from tests.conftest import FIXTURES, run_cli
 from xling.cli.pipeline import parse_intermediate, parse_task_options
 from xling.config import TrainConfig, make_config
 from xling.errors import ConfigError
-from xling.pipeline import PipelineConfig, describe, reset_fusion, run_pipeline, stage_specs
+from xling.training.pipeline import reset_fusion, run_pipeline
+from xling.training.pipeline_config import PipelineConfig, describe, stage_specs
 from xling.registry import UnknownNameError
 
 SICK = FIXTURES / "sick_small"  # 30 train / 12 dev pairs in the sick task's {split}-{lang}.tsv layout
@@ -102,20 +103,20 @@ def test_resuming_with_another_pipeline_is_refused(tiny_bert, sample_dir, tmp_pa
 
 
 def test_no_intermediate_stage_is_exactly_xling_train(tiny_bert, sample_dir, tmp_path):
-    from xling.run import run_training
+    from xling.training.run import run_training
 
     shared = dict(model=str(tiny_bert), data_dir=str(sample_dir["pawsx"]), languages=["en", "de"], epochs=1,
                   batch_size=8, learning_rate=1e-3, max_train_examples=32, fusion="aif", fusion_layer=2, quiet=True,
                   seed=5, save_model=False, save_predictions=False)
     plain = run_training(TrainConfig(task="pawsx", output_dir=str(tmp_path / "train"), **shared))
-    piped = run_pipeline(PipelineConfig(target={"task": "pawsx"}, output_dir=str(tmp_path / "pipe"), **shared))
+    piped = run_pipeline(PipelineConfig.of(target={"task": "pawsx"}, output_dir=str(tmp_path / "pipe"), **shared))
     assert piped.config["intermediate"] == "none" and len(piped.stages) == 1
     assert plain.stages[0]["history"] == piped.stages[0]["history"]
     assert {k: v.metrics for k, v in plain.languages.items()} == {k: v.metrics for k, v in piped.languages.items()}
 
 
 def test_multitask_stage_trains_both_tasks_and_selects_on_their_mean(tiny_bert, sample_dir, tmp_path):
-    cfg = PipelineConfig(
+    cfg = PipelineConfig.of(
         model=str(tiny_bert), output_dir=str(tmp_path / "mt"), languages=["en", "de"], epochs=1, batch_size=8,
         learning_rate=1e-3, quiet=True, save_model=False, max_eval_examples=10, carry_fusion=False,
         fusion="aif", fusion_layer=1,
@@ -140,7 +141,7 @@ def test_multitask_stage_trains_both_tasks_and_selects_on_their_mean(tiny_bert, 
 
 
 def test_stage_options_follow_their_precedence(tmp_path):
-    cfg = PipelineConfig(
+    cfg = PipelineConfig.of(
         model="m", output_dir=str(tmp_path), epochs=2, learning_rate=1e-4,
         task_defaults={"panx": {"data_dir": "A", "epochs": 5, "learning_rate": "3e-4"}, "sick": {"data_dir": "S"}},
         stages=[{"task": "panx", "learning_rate": "5e-5"},
@@ -169,7 +170,7 @@ def test_pipeline_yaml_and_flags(tmp_path):
                     "  - panx\ntarget:\n  task: pawsx\n  train_split: dev\n  selection_holdout: 50\n"
                     "task_defaults:\n  panx: {data_dir: wikiann, train_languages: 'en,de'}\n")
     cfg = make_config(PipelineConfig, path, {"seed": 7})
-    assert cfg.learning_rate == 1e-5 and cfg.seed == 7 and cfg.target["selection_holdout"] == 50
+    assert cfg.train.learning_rate == 1e-5 and cfg.train.seed == 7 and cfg.target["selection_holdout"] == 50
     stages = stage_specs(cfg, tmp_path)
     assert stages[1].configs[0].train_languages == ["en", "de"] and stages[0].configs[0].epochs == 1
     assert parse_intermediate("sick+panx, udpos") == [{"tasks": ["sick", "panx"]}, "udpos"]
@@ -189,16 +190,16 @@ def test_pipeline_yaml_and_flags(tmp_path):
 ])
 def test_config_errors_say_what_is_wrong(changes, message):
     with pytest.raises(ConfigError, match=message):
-        PipelineConfig(model="m", output_dir="o", target={"task": "pawsx"}, **changes)
+        PipelineConfig.of(model="m", output_dir="o", target={"task": "pawsx"}, **changes)
 
 
 def test_unknown_tasks_missing_target_and_multitask_targets_fail_early(tmp_path):
     with pytest.raises(UnknownNameError, match="Did you mean panx"):
-        stage_specs(PipelineConfig(model="m", stages=["panxx"], target={"task": "pawsx"}), tmp_path)
+        stage_specs(PipelineConfig.of(model="m", stages=["panxx"], target={"task": "pawsx"}), tmp_path)
     with pytest.raises(ConfigError, match="target stage has one task"):
-        stage_specs(PipelineConfig(model="m", target={"tasks": ["pawsx", "xnli"]}), tmp_path)
+        stage_specs(PipelineConfig.of(model="m", target={"tasks": ["pawsx", "xnli"]}), tmp_path)
     with pytest.raises(ConfigError, match="needs a target stage"):
-        run_pipeline(PipelineConfig(model="m", output_dir=str(tmp_path / "x"), stages=["sick"]))
+        run_pipeline(PipelineConfig.of(model="m", output_dir=str(tmp_path / "x"), stages=["sick"]))
     assert not (tmp_path / "x").exists()
 
 
@@ -206,7 +207,7 @@ def test_reset_fusion_gives_a_fresh_module(tiny_bert):
     from accelerate.utils import set_seed
 
     from xling.models import build_fusion
-    from xling.run import build_run_model
+    from xling.models.build import build_run_model
     from xling.tasks import get_task
 
     model = build_run_model(get_task("pawsx"), TrainConfig(model=str(tiny_bert), fusion="aif", fusion_layer=1))

@@ -11,12 +11,11 @@ import torch
 from tests.conftest import FIXTURES, run_cli
 from xling.config import TrainConfig
 from xling.kinds import get_kind
-from xling.kinds.qa import best_span, qa_features
+from xling.kinds.qa import QAExample, best_span, qa_features
 from xling.models import load_model, save_model
-from xling.run import build_run_model, load_tokenizer
+from xling.models.build import build_run_model, load_tokenizer
 from xling.tasks import TASKS
-from xling.tasks.data import convert_hub_rows, load_split
-from xling.tasks.examples import QAExample
+from xling.data.loading import convert_hub_rows, load_split
 
 QA = FIXTURES / "qa"
 SENTENCES = [
@@ -34,13 +33,6 @@ SENTENCES = [
 LONG_CONTEXT = " ".join(SENTENCES)
 ANSWERS = ["Nora Lindqvist", "Berlin", "Cologne", "Rio de Janeiro", "Lufthansa", "1995", "Argentina", "Warsaw",
            "Geneva last year"]
-
-
-def contract_examples() -> list[QAExample]:
-    """Two labelled QA examples for the model contract test (tests/test_models.py)."""
-    return [QAExample("q1", "Where does Maria live ?", "Maria lives in Berlin .",
-                      [{"text": "Berlin", "answer_start": 15}]),
-            QAExample("q2", "Is Paris big ?", "Paris is big .", [{"text": "big", "answer_start": 9}])]
 
 
 def long_examples() -> list[QAExample]:

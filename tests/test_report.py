@@ -1,14 +1,14 @@
 
 
 def test_ensemble_columns_are_labelled_by_their_members_names():
-    from xling.report import _label
+    from xling.reporting.tables import _label
 
     config = {"fusion": "'ensemble:prob'", "members": repr(["/runs/ner-pawsx", "/runs/pos-pawsx"])}
     assert _label(config, ["fusion", "members"]) == "ensemble:prob members=ner-pawsx+pos-pawsx"
 
 
 def _qa_run(seed: int, scores: dict[str, tuple[float, float]]):
-    from xling.results import LanguageScore, Results, averages
+    from xling.reporting.results import LanguageScore, Results, averages
 
     languages = {lang: LanguageScore("test", "constructed", 10, 10, {"f1": f1, "exact_match": em}, f1)
                  for lang, (f1, em) in scores.items()}
@@ -20,7 +20,7 @@ def test_report_shows_another_metric_with_its_own_averages():
     import pytest
 
     from xling.errors import XlingError
-    from xling.report import render
+    from xling.reporting.tables import render
 
     runs = [_qa_run(1, {"en": (80.0, 70.0), "de": (60.0, 40.0), "zh": (50.0, 30.0)}),
             _qa_run(2, {"en": (82.0, 72.0), "de": (62.0, 44.0), "zh": (52.0, 34.0)})]

@@ -11,8 +11,8 @@ import torch
 
 from tests.conftest import FIXTURES, run_cli
 from xling.errors import ConfigError, DataError, MissingDataError
-from xling.results import Results
-from xling.retrieval import (RetrievalConfig, available_languages, cosine_matrix, load_bitext, nearest_neighbours,
+from xling.reporting.results import Results
+from xling.retrieval.tatoeba import (RetrievalConfig, available_languages, cosine_matrix, load_bitext, nearest_neighbours,
                              retrieval_metrics, run_retrieval)
 from xling.tasks import get_task
 
@@ -115,9 +115,9 @@ def test_results_file_and_report(tiny_bert, tmp_path):
 
 def test_representation_choices(tiny_bert, tmp_path):
     from xling.config import TrainConfig
-    from xling.embed import load_sentence_encoder
+    from xling.retrieval.embed import load_sentence_encoder
     from xling.models import save_model
-    from xling.run import build_run_model, load_tokenizer
+    from xling.models.build import build_run_model, load_tokenizer
 
     raw = load_sentence_encoder(model=str(tiny_bert), progress=False)
     assert raw.representation.describe() == "last"
@@ -162,7 +162,7 @@ def test_retrieve_cli(tiny_model, tmp_path):
 def test_training_a_retrieval_task_points_to_xling_retrieve(tmp_path):
     from xling.config import TrainConfig
     from xling.errors import ConfigError
-    from xling.run import run_training
+    from xling.training.run import run_training
 
     out = tmp_path / "run"
     cfg = TrainConfig(task="tatoeba", model="unused", output_dir=str(out))

@@ -8,16 +8,16 @@ import pytest
 
 from tests.conftest import FIXTURES, run_cli
 from xling.errors import ConfigError
-from xling.pipeline import PipelineConfig
-from xling.results import LanguageScore, Results, averages
-from xling.studies import PlannedRun, diversity_table, multilingual_table, plan_diversity, plan_multilingual, \
+from xling.training.pipeline_config import PipelineConfig
+from xling.reporting.results import LanguageScore, Results, averages
+from xling.studies.intermediate import PlannedRun, diversity_table, multilingual_table, plan_diversity, plan_multilingual, \
     run_multilingual
 
 SICK = FIXTURES / "sick_small"
 
 
 def base(tmp_path, **changes):
-    return PipelineConfig(model="m", output_dir=str(tmp_path / "study"), target={"task": "pawsx"}, **changes)
+    return PipelineConfig.of(model="m", output_dir=str(tmp_path / "study"), target={"task": "pawsx"}, **changes)
 
 
 def fake_results(seed: int, en: float, de: float) -> Results:
@@ -34,8 +34,8 @@ def test_diversity_plans_every_subset_or_a_seeded_sample(tmp_path):
     by_name = {r.name: r for r in runs}
     assert by_name["k0-none-seed1"].cfg.stages == []
     assert by_name["k2-sick+udpos-seed2"].cfg.stages == [{"tasks": ["sick", "udpos"]}]
-    assert by_name["k2-sick+udpos-seed2"].cfg.seed == 2
-    assert by_name["k3-sick+panx+udpos-seed1"].cfg.output_dir == str(tmp_path / "study" / "runs" / "k3-sick+panx+udpos-seed1")
+    assert by_name["k2-sick+udpos-seed2"].cfg.train.seed == 2
+    assert by_name["k3-sick+panx+udpos-seed1"].cfg.train.output_dir == str(tmp_path / "study" / "runs" / "k3-sick+panx+udpos-seed1")
     sampled = plan_diversity(base(tmp_path), ["sick", "panx", "udpos"], [1, 2], [1], subsets=2, subset_seed=4)
     assert [r.info["size"] for r in sampled] == [1, 1, 2, 2]
     assert [r.name for r in sampled] == [r.name for r in plan_diversity(base(tmp_path), ["sick", "panx", "udpos"],
@@ -106,7 +106,7 @@ def test_diversity_study_from_the_command_line(tiny_bert, sample_dir, tmp_path):
 
 
 def test_multilingual_study_runs_both_variants(tiny_bert, sample_dir, tmp_path):
-    cfg = PipelineConfig(
+    cfg = PipelineConfig.of(
         model=str(tiny_bert), output_dir=str(tmp_path / "ml"), target={"task": "panx"}, languages=["en", "de", "fr"],
         epochs=1, batch_size=8, learning_rate=1e-3, quiet=True, save_model=False, max_eval_examples=10,
         task_defaults={"pawsx": {"data_dir": str(sample_dir["pawsx"]), "train_split": "dev", "selection_holdout": 8},

@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import FIXTURES, run_cli
 from xling.errors import ConfigError
-from xling.results import LanguageScore, Results
-from xling.suites import SUITES, collect_runs, get_suite, render_suite, score_suite
+from xling.reporting.results import LanguageScore, Results
+from xling.studies.suites import SUITES, collect_runs, get_suite, render_suite, score_suite
 
 
 def make_run(task: str, scores: dict[str, float], seed: int = 0, metrics: dict[str, dict] | None = None,
@@ -114,7 +114,7 @@ def test_benchmark_runs_available_tasks_then_builds_the_table(tiny_bert, tmp_pat
 def test_benchmark_udpos_plan_reads_sentences_starting_with_hash(tmp_path):
     """XTREME's udpos files have sentences whose first token is '#': a token row, not a CoNLL-U comment."""
     from xling.tasks import get_task
-    from xling.tasks.data import load_split
+    from xling.data.loading import load_split
 
     (tmp_path / "train-en.tsv").write_text("#\tSYM\n1\tNUM\n\nHello\tINTJ\n")
     data = load_split(get_task("udpos"), "en", "train", data_dir=tmp_path)

@@ -1,4 +1,4 @@
-"""Tests for xling.typology (offline: lang2vec ships its URIEL data)."""
+"""Tests for xling.studies.typology (offline: lang2vec ships its URIEL data)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from xling import typology
+from xling.studies import typology
 from xling.errors import XlingError
-from xling.typology import (
+from xling.studies.typology import (
     DISTANCE_KINDS,
     DistanceMatrix,
     TypologyError,

@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import run_cli
 from xling.cli import main
-from xling.results import LanguageScore, Results
-from xling.typology import DISTANCE_KINDS, TypologyError, distance, language_gains
+from xling.reporting.results import LanguageScore, Results
+from xling.studies.typology import DISTANCE_KINDS, TypologyError, distance, language_gains
 
 
 def parse_markdown(text: str) -> dict[str, dict[str, dict[str, float]]]:

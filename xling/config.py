@@ -1,8 +1,11 @@
-"""Run configuration: one frozen dataclass, loaded from YAML, overridden by flags, saved with the run.
+"""Run configuration: frozen dataclasses, loaded from YAML, overridden by flags, saved with the run.
 
 Every field is a YAML key and a command-line flag (``max_train_examples``
 <-> ``--max-train-examples``). Flags override the file; the resolved config
-(with task defaults filled in) is written to the run directory.
+(with task defaults filled in) is written to the run directory. A config may
+hold another one as a field (``PipelineConfig.train`` is the options its
+stages share): the inner config's options are then flat keys and flags of
+the outer one, as if they were its own (:func:`option_fields`).
 """
 
 from __future__ import annotations
@@ -125,6 +128,16 @@ class TrainConfig:
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 
+    def with_task_defaults(self, task: Any) -> "TrainConfig":
+        """Fill a task declaration's defaults into unset options (epochs, sequence length, languages)."""
+        epochs = self.epochs if self.epochs is not None else task.options.get("epochs", 3)
+        return self.replace(
+            epochs=epochs,
+            max_seq_length=self.max_seq_length or task.max_seq_length,
+            train_language=self.train_language or task.train_language,
+            languages=list(self.languages) or list(task.languages),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -135,8 +148,41 @@ class TrainConfig:
             raise ConfigError(f"missing required option(s): {flags} (on the command line or in the YAML config)")
 
 
+def _nested(cls: type) -> dict[str, type]:
+    """The fields of ``cls`` that hold a config of their own (name -> its class)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if dataclasses.is_dataclass(hints[f.name])}
+
+
+def option_fields(cls: type = TrainConfig) -> list[dataclasses.Field]:
+    """Every option of ``cls``, flat: a nested config's options stand in place of the field holding it."""
+    nested = _nested(cls)
+    own = {f.name for f in dataclasses.fields(cls) if f.name not in nested}
+    out: list[dataclasses.Field] = []
+    for f in dataclasses.fields(cls):
+        if f.name in nested:
+            out += [inner for inner in option_fields(nested[f.name]) if inner.name not in own]
+        else:
+            out.append(f)
+    return out
+
+
 def field_names(cls: type = TrainConfig) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls)]
+    return [f.name for f in option_fields(cls)]
+
+
+def build_config(cls: type, options: dict[str, Any]):
+    """``cls`` from flat options (each nested config gets the options that are its own)."""
+    nested = _nested(cls)
+    own = {f.name for f in dataclasses.fields(cls) if f.name not in nested}
+    unknown = sorted(set(options) - set(field_names(cls)))
+    if unknown:
+        raise ConfigError(f"unknown option(s) {unknown} for {cls.__name__}")
+    kwargs = {k: v for k, v in options.items() if k in own}
+    for name, inner in nested.items():
+        names = set(field_names(inner))
+        kwargs[name] = build_config(inner, {k: v for k, v in options.items() if k in names and k not in own})
+    return cls(**kwargs)
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -169,13 +215,19 @@ def make_config(cls: type = TrainConfig, yaml_path: str | Path | None = None,
     data = {k: _coerce(cls, k, v) for k, v in data.items()}
     data.update(overrides or {})
     try:
-        return cls(**data)
+        return build_config(cls, data)
     except TypeError as exc:
         raise ConfigError(str(exc)) from None
 
 
 def _field_type(cls: type, name: str) -> Any:
-    return typing.get_type_hints(cls)[name]
+    hints = typing.get_type_hints(cls)
+    if name in hints and name not in _nested(cls):
+        return hints[name]
+    for inner in _nested(cls).values():
+        if name in field_names(inner):
+            return _field_type(inner, name)
+    raise KeyError(name)
 
 
 def _base(annotation: Any) -> Any:
@@ -231,12 +283,11 @@ def parse_scalar(text: str) -> Any:
 
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type = TrainConfig,
                          skip: tuple[str, ...] = ()) -> None:
-    """One flag per field; defaults are suppressed so only given flags override the YAML file."""
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
+    """One flag per option; defaults are suppressed so only given flags override the YAML file."""
+    for f in option_fields(cls):
         if f.name in skip:
             continue
-        base = _base(hints[f.name])
+        base = _base(_field_type(cls, f.name))
         flag = "--" + f.metadata.get("flag", f.name.replace("_", "-"))
         help_text = f.metadata.get("help", "")
         common: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text}
@@ -296,4 +347,5 @@ def parse_files(items: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def save_yaml(config: Any, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(dataclasses.asdict(config), sort_keys=False, allow_unicode=True))
+    """The config's flat options (``to_dict``) as YAML, in field order."""
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))

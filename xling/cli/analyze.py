@@ -32,10 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_layers(args: argparse.Namespace) -> int:
-    from xling.analysis import analyze_layers, save_analysis
     from xling.cli._common import setup_logging
-    from xling.embed import load_sentence_encoder
-    from xling.retrieval import RetrievalConfig, load_requested_bitexts
+    from xling.retrieval.analysis import analyze_layers, save_analysis
+    from xling.retrieval.embed import load_sentence_encoder
+    from xling.retrieval.tatoeba import RetrievalConfig, load_requested_bitexts
 
     setup_logging(args.quiet)
     cfg = RetrievalConfig(model=args.model, run=args.run, data_dir=args.data_dir, source=args.source,

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from xling.cli._common import format_table, setup_logging
-    from xling.ensemble import run_ensemble
+    from xling.evaluation.ensemble import run_ensemble
 
     setup_logging(args.quiet)
     languages = [lang.strip() for lang in args.languages.split(",") if lang.strip()] if args.languages else None

@@ -7,7 +7,7 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     from xling.config import add_config_arguments, field_names
-    from xling.run import EVALUATE_OPTIONS
+    from xling.evaluation.reevaluate import EVALUATE_OPTIONS
 
     parser = sub.add_parser("evaluate", help="re-evaluate a saved run (its model) on languages or data")
     parser.add_argument("--run", required=True, metavar="RUN_DIR", help="a run directory written by xling train")
@@ -19,8 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from xling.cli._common import setup_logging
     from xling.config import overrides_from_args
-    from xling.report import render
-    from xling.run import evaluate_run
+    from xling.evaluation.reevaluate import evaluate_run
+    from xling.reporting.tables import render
 
     overrides = overrides_from_args(args)
     setup_logging(overrides.get("quiet", False))

@@ -11,7 +11,7 @@ PIPELINE_SKIP = ("task", "stages", "target", "task_defaults")
 def add_pipeline_arguments(parser: argparse.ArgumentParser, intermediate: bool = True) -> None:
     """The YAML file, --target, task options and every TrainConfig flag; with ``intermediate``, --intermediate."""
     from xling.config import add_config_arguments
-    from xling.pipeline import PipelineConfig
+    from xling.training.pipeline_config import PipelineConfig
 
     parser.add_argument("--config", metavar="FILE.yaml", help="YAML file of options (stages, target, shared options)")
     if intermediate:
@@ -53,7 +53,7 @@ def parse_intermediate(text: str) -> list[Any]:
 def pipeline_config(args: argparse.Namespace, **extra: Any):
     """The PipelineConfig from the YAML file, the flags and the short form."""
     from xling.config import make_config, overrides_from_args
-    from xling.pipeline import PipelineConfig
+    from xling.training.pipeline_config import PipelineConfig
 
     overrides = overrides_from_args(args, PipelineConfig)  # the skipped fields have no flags
     if getattr(args, "intermediate", None) is not None:
@@ -83,11 +83,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from xling.cli._common import setup_logging
-    from xling.pipeline import run_pipeline
-    from xling.report import render
+    from xling.reporting.tables import render
+    from xling.training.pipeline import run_pipeline
 
     cfg = pipeline_config(args)
-    setup_logging(cfg.quiet)
+    setup_logging(cfg.train.quiet)
     results = run_pipeline(cfg)
     print(f"pipeline: {results.config['intermediate']} > {results.task['name']}")
     for stage in results.stages:

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xling.report import load_runs, plot_languages, render
+    from xling.reporting.plots import plot_languages
+    from xling.reporting.tables import load_runs, render
 
     runs = load_runs(args.runs)
     print(render(runs, args.format, args.digits, args.metric), end="")

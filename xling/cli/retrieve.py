@@ -7,7 +7,7 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     from xling.config import add_config_arguments
-    from xling.retrieval import RetrievalConfig
+    from xling.retrieval.tatoeba import RetrievalConfig
 
     parser = sub.add_parser(
         "retrieve", help="sentence retrieval (Tatoeba) without training: accuracy per language, both directions",
@@ -22,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from xling.cli._common import setup_logging
     from xling.config import make_config, overrides_from_args
-    from xling.report import render
-    from xling.retrieval import RetrievalConfig, run_retrieval
+    from xling.reporting.tables import render
+    from xling.retrieval.tatoeba import RetrievalConfig, run_retrieval
 
     cfg = make_config(RetrievalConfig, args.config, overrides_from_args(args, RetrievalConfig))
     setup_logging(cfg.quiet)

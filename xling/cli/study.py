@@ -55,11 +55,11 @@ def run(args: argparse.Namespace) -> int:
 
     from xling.cli._common import setup_logging
     from xling.cli.pipeline import pipeline_config
-    from xling import studies
+    from xling.studies import intermediate as studies
 
     cfg = pipeline_config(args)
-    setup_logging(cfg.quiet)
-    seeds = args.seeds or [cfg.seed]
+    setup_logging(cfg.train.quiet)
+    seeds = args.seeds or [cfg.train.seed]
     if args.study == "diversity":
         sizes = args.sizes if args.sizes is not None else list(range(len(args.pool) + 1))
         plan = studies.plan_diversity(cfg, args.pool, sizes, seeds, args.subsets, args.subset_seed, args.mode)
@@ -67,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
         plan = studies.plan_multilingual(cfg, args.intermediate_task, args.intermediate_languages, seeds, args.english)
     if args.dry_run:
         for run in plan:
-            done = (Path(run.cfg.output_dir) / "results.json").is_file()
+            done = (Path(run.cfg.train.output_dir) / "results.json").is_file()
             print(f"{run.name}{'  (finished)' if done else ''}")
-        print(f"{len(plan)} runs in {cfg.output_dir}/runs")
+        print(f"{len(plan)} runs in {cfg.train.output_dir}/runs")
         return 0
     if args.study == "diversity":
         output = studies.run_diversity(cfg, args.pool, sizes, seeds, args.subsets, args.subset_seed, args.mode)

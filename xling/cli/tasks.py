@@ -12,6 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import xling.kinds  # noqa: F401 - a kind may register its task's metric (image_recall)
     from xling.metrics import METRICS
     from xling.tasks import TASKS
 

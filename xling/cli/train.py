@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from xling.cli._common import setup_logging
     from xling.config import TrainConfig, make_config, overrides_from_args
-    from xling.report import render
-    from xling.run import run_training
+    from xling.reporting.tables import render
+    from xling.training.run import run_training
 
     cfg = make_config(TrainConfig, args.config, overrides_from_args(args))
     setup_logging(cfg.quiet)

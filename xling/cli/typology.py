@@ -78,7 +78,7 @@ def _langs(values: list[str] | str | None) -> list[str]:
 
 
 def run_matrix(args: argparse.Namespace) -> int:
-    from xling.typology import distance_matrix, parse_kinds
+    from xling.studies.typology import distance_matrix, parse_kinds
 
     matrices = distance_matrix(_langs(args.langs), parse_kinds(args.kind))
     separator = "" if args.format == "csv" else "\n"  # CSV: each block starts with its kind's header row
@@ -88,7 +88,7 @@ def run_matrix(args: argparse.Namespace) -> int:
 
 def run_nearest(args: argparse.Namespace) -> int:
     from xling.cli._common import format_table
-    from xling.typology import distance, nearest, parse_kinds
+    from xling.studies.typology import distance, nearest, parse_kinds
 
     kinds, candidates = parse_kinds(args.kind), _langs(args.candidates)
     header = ["target", "rank", "language", *kinds]
@@ -111,8 +111,8 @@ def _intermediate_languages(treatment: list[Any]) -> list[str]:
 def run_correlate(args: argparse.Namespace) -> int:
     from xling.cli._common import format_table
     from xling.errors import ConfigError
-    from xling.report import load_runs
-    from xling.typology import gain_distance_study, language_gains, parse_kinds
+    from xling.reporting.tables import load_runs
+    from xling.studies.typology import gain_distance_study, language_gains, parse_kinds
 
     kinds = parse_kinds(args.kind)
     baseline, treatment = load_runs(args.baseline), load_runs(args.treatment)

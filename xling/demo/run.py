@@ -47,8 +47,8 @@ def run_demo(output_dir: str | Path = "xling-demo", *, seed: int = 0, quiet: boo
              tasks: tuple[str, ...] = DEMO_TASKS, seeds: tuple[int, ...] = DEMO_SEEDS) -> list[Path]:
     """Run the demo; returns the run directories."""
     from xling.demo.tiny import build_tiny_checkpoint
-    from xling.report import load_runs, render
-    from xling.run import run_training
+    from xling.reporting.tables import load_runs, render
+    from xling.training.run import run_training
 
     start = time.perf_counter()
     out = Path(output_dir)

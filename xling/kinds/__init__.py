@@ -1,18 +1,16 @@
-"""Task kinds: how each kind featurizes, which head it uses, how it decodes and scores.
+"""Task kinds: each module is one kind, owning its whole pipeline (see :mod:`xling.kinds.base`).
 
-Every module of this package registers its kind in :data:`KINDS` on import;
-all of them are imported here.
+Example type, reader family, hub-row mapping, features and collate keys, head, gathering / assembling /
+decoding, references, labels and scoring: everything that differs between sentence-pair classification,
+tagging, extractive QA, multiple choice, retrieval and image-text alignment lives in that kind's module.
+Every module of this package registers its kind in :data:`KINDS`; importing the package imports all of
+them, so a new kind is a new module here.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from xling.kinds.base import KINDS, Kind, collator_for, discover, get_kind
 
-from xling.kinds.base import KINDS, Kind, get_kind
+discover()
 
-for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-    if _info.name != "base":
-        importlib.import_module(f"{__name__}.{_info.name}")
-
-__all__ = ["KINDS", "Kind", "get_kind"]
+__all__ = ["KINDS", "Kind", "collator_for", "get_kind"]

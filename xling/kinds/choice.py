@@ -26,18 +26,53 @@ prediction is the arg-max over choices.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import xling.models.choice_head  # noqa: F401 - registers the "multiple_choice" head
+from xling.config import TrainConfig
+from xling.data.files import check_labelled, read_lines
 from xling.errors import DataError
 from xling.kinds.base import KINDS, Kind
-from xling.tasks.base import MULTIPLE_CHOICE, Task
-from xling.tasks.examples import ChoiceExample
+from xling.tasks.task import Task
 
 DEFAULT_CONNECTIVES = {"cause": "because", "effect": "so"}
+
+
+@dataclass
+class ChoiceExample:
+    """Multiple choice (XCOPA): a premise, a question type and the choices."""
+
+    premise: str
+    choices: list[str]
+    question: str = ""
+    label: int | None = None
+    id: str = ""
+
+
+def read_choices(path: str | Path) -> tuple[list[ChoiceExample], bool]:
+    """COPA / XCOPA JSON lines: ``premise, choice1, choice2, question, label, idx``."""
+    examples = []
+    for number, line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{number}: not a JSON object ({exc.msg})") from None
+        choices = [row[k] for k in sorted(k for k in row if k.startswith("choice"))]
+        if "premise" not in row or len(choices) < 2:
+            raise DataError(f"{path}:{number}: expected 'premise' and at least 'choice1', 'choice2'")
+        label = row.get("label")
+        examples.append(ChoiceExample(row["premise"], choices, row.get("question", ""),
+                                      None if label in (None, -1) else int(label), str(row.get("idx", number))))
+    flags = [e.label is not None for e in examples]
+    return examples, check_labelled(path, flags, [(i + 1, "") for i in range(len(flags))])
 
 
 def connective_for(question: str, connectives: dict[str, str]) -> str:
@@ -80,12 +115,26 @@ def choice_features(examples: Sequence[ChoiceExample], tokenizer: Any, max_lengt
 
 
 class MultipleChoice(Kind):
-    name = MULTIPLE_CHOICE
+    name = "multiple_choice"
     head = "multiple_choice"
+    example_type = ChoiceExample
 
-    def head_options(self, task: Task, options: dict[str, Any]) -> dict[str, Any]:
-        # --pooling only reaches classification heads (run.build_run_model); mean pooling is the default here.
-        return {**options, "pooling": task.options.get("pooling", "mean")}
+    def is_labelled(self, example: ChoiceExample) -> bool:
+        return example.label is not None
+
+    def read(self, task, path, lang, label_file=None, row_filter=None):
+        return read_choices(path)
+
+    def from_hub_row(self, task, hub, row, label_name, ident) -> ChoiceExample:
+        f = hub.fields
+        label = row.get(f.get("label", "label"))
+        return ChoiceExample(row[f["premise"]], [row[c] for c in f["choices"].split(",")],
+                             row.get(f.get("question", "question"), ""), None if label in (None, -1) else int(label),
+                             ident)
+
+    def head_options(self, task: Task, cfg: TrainConfig) -> dict[str, Any]:
+        # --pooling is the classification head's; the task declares this head's pooling (default mean).
+        return {"dropout": cfg.dropout, "pooling": task.options.get("pooling", "mean")}
 
     def featurize(self, task, examples, tokenizer, max_length, label_index):
         return choice_features(examples, tokenizer, max_length, task.options.get("connectives"))
@@ -97,4 +146,4 @@ class MultipleChoice(Kind):
         return [e.label for e in examples]
 
 
-KINDS.register(MULTIPLE_CHOICE, MultipleChoice())
+KINDS.register(MultipleChoice.name, MultipleChoice())

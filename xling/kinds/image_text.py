@@ -10,21 +10,66 @@ distinct images for each caption, and the metric is recall@k (primary: @1).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from xling.config import TrainConfig
+from xling.data.files import read_lines, strip_trailing_blank
+from xling.data.images import task_image_features
 from xling.errors import ConfigError, DataError
-from xling.features import STACKED_KEYS
 from xling.kinds.base import KINDS, Kind
 from xling.metrics import METRICS, Metric
 from xling.models.contrastive_head import IMAGE_KEY
-from xling.tasks.base import IMAGE_TEXT, Task
-from xling.tasks.images import ImageTextExample, task_image_features
+from xling.tasks.task import Task
 
-STACKED_KEYS.add(IMAGE_KEY)
 RANKS = (1, 5, 10)
+
+
+@dataclass
+class ImageTextExample:
+    """A caption and the image it describes (``image_id`` None: unlabelled); ``image`` may carry the vector."""
+
+    text: str
+    image_id: str | None = None
+    id: str = ""
+    image: np.ndarray | None = field(default=None, repr=False)
+
+
+def read_captions(path: str | Path, ids_file: str | Path | None = None) -> tuple[list[ImageTextExample], bool]:
+    """Captions, one per line.
+
+    With ``ids_file`` (Multi30K's ``image_splits/{split}.txt``) line i of both
+    files belong together. Without it, lines are ``image_id<TAB>caption``, or
+    plain captions with no image (unlabelled).
+    """
+    lines = strip_trailing_blank(list(read_lines(path)))
+    for number, line in lines:
+        if not line.strip():
+            raise DataError(f"{path}:{number}: empty caption line")
+    if ids_file is not None:
+        ids = strip_trailing_blank(list(read_lines(ids_file)))
+        if len(ids) != len(lines):
+            raise DataError(f"{path} has {len(lines)} captions but {ids_file} has {len(ids)} image names; "
+                            "they must be line-aligned")
+        return [ImageTextExample(line, image.strip(), str(number))
+                for (number, line), (_, image) in zip(lines, ids)], True
+    tabbed = ["\t" in line for _, line in lines]
+    if any(tabbed) and not all(tabbed):
+        number = lines[tabbed.index(False) if tabbed[0] else tabbed.index(True)][0]
+        raise DataError(f"{path}:{number}: some lines are image_id<TAB>caption and others plain captions")
+    if not any(tabbed):
+        return [ImageTextExample(line, None, str(number)) for number, line in lines], False
+    examples = []
+    for number, line in lines:
+        image, caption = line.split("\t", 1)
+        if not image.strip() or not caption.strip():
+            raise DataError(f"{path}:{number}: expected image_id<TAB>caption, got {line[:80]!r}")
+        examples.append(ImageTextExample(caption, image.strip(), str(number)))
+    return examples, True
 
 
 def image_vectors(task: Task, examples: Sequence[ImageTextExample], what: str = "captions") -> np.ndarray:
@@ -60,17 +105,30 @@ METRICS.register("image_recall", Metric("image_recall", "recall@1", recall_at_k,
                                         "caption->image retrieval among the split's images: recall@1/5/10"))
 
 
-class ImageText(Kind):
-    name = IMAGE_TEXT
-    head = "image_text"
+def image_dim(task: Task) -> int:
+    """The image vectors' dimension: the feature file's, else the task's ``image_dim`` option."""
+    store = task_image_features(task)
+    return store.dim if store is not None else int(task.options.get("image_dim", 512))
 
-    def head_options(self, task: Task, options: dict[str, Any]) -> dict[str, Any]:
-        store = task_image_features(task)
-        return {**options, "image_dim": store.dim if store is not None else int(task.options.get("image_dim", 512))}
+
+class ImageText(Kind):
+    name = "image_text"
+    head = "image_text"
+    example_type = ImageTextExample
+    stacked_keys = frozenset({IMAGE_KEY})
+
+    def is_labelled(self, example: ImageTextExample) -> bool:
+        return example.image_id is not None or example.image is not None
+
+    def read(self, task, path, lang, label_file=None, row_filter=None):
+        return read_captions(path, label_file)
+
+    def head_options(self, task: Task, cfg: TrainConfig) -> dict[str, Any]:
+        return {"dropout": cfg.dropout, "image_dim": image_dim(task)}
 
     def featurize(self, task, examples, tokenizer, max_length, label_index):
         vectors = image_vectors(task, examples)
-        expected = self.head_options(task, {})["image_dim"]
+        expected = image_dim(task)
         if vectors.shape[1] != expected:
             raise DataError(f"{task.name}: image vectors have dimension {vectors.shape[1]}, the head expects {expected}")
         encoded = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)
@@ -106,4 +164,4 @@ class ImageText(Kind):
         return {"id": example.id, "text": example.text, "prediction": prediction, "gold": reference}
 
 
-KINDS.register(IMAGE_TEXT, ImageText())
+KINDS.register(ImageText.name, ImageText())

@@ -12,28 +12,63 @@ mT5's), as Hugging Face's ``run_qa.py`` and XTREME do.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from xling.errors import ConfigError
-from xling.features import STACKED_KEYS
+from xling.data.files import check_labelled, open_text
+from xling.errors import ConfigError, DataError
 from xling.kinds.base import KINDS, Kind
 from xling.metrics import METRICS
 from xling.metrics import qa as _qa_metrics  # noqa: F401 - registers qa_squad / qa_mlqa
 from xling.models import span_head  # noqa: F401 - registers the "span" head
-from xling.tasks.base import SPAN_QA, Task
-from xling.tasks.examples import QAExample
+from xling.tasks.task import Task
 
 log = logging.getLogger(__name__)
 
-STACKED_KEYS.update({"start_positions", "end_positions"})
+POSITION_KEYS = frozenset({"start_positions", "end_positions"})  # a window's gold answer, in tokens
 
 # XTREME / BERT-SQuAD defaults; a task's ``options`` override them.
 DEFAULTS = {"doc_stride": 128, "max_query_length": 64, "max_answer_length": 30}
+
+
+@dataclass
+class QAExample:
+    """Extractive QA: a question over a context; ``answers`` hold text and character start."""
+
+    id: str
+    question: str
+    context: str
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    title: str = ""
+
+
+def read_squad(path: str | Path) -> tuple[list[QAExample], bool]:
+    """SQuAD v1.1-format JSON (XQuAD, MLQA, TyDiQA-GoldP): ``data/paragraphs/qas``."""
+    with open_text(path) as handle:
+        try:
+            payload = json.load(handle)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    if not isinstance(payload, dict) or "data" not in payload:
+        raise DataError(f"{path}: expected SQuAD-format JSON with a top-level 'data' list")
+    examples = []
+    for article in payload["data"]:
+        for paragraph in article.get("paragraphs", []):
+            context = paragraph["context"]
+            for qa in paragraph.get("qas", []):
+                # stripped copies (XTREME's TyDiQA-GoldP dev) keep {"text": "", ...} placeholders: not labels
+                answers = [{"text": a["text"], "answer_start": int(a["answer_start"])} for a in qa.get("answers", [])
+                           if a.get("text", "").strip()]
+                examples.append(QAExample(str(qa["id"]), qa["question"], context, answers, article.get("title", "")))
+    labelled = check_labelled(path, [bool(e.answers) for e in examples], [(f"question {e.id}", e) for e in examples])
+    return examples, labelled
 
 
 def option(task: Task, name: str) -> int:
@@ -159,8 +194,24 @@ def best_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.ndar
 
 
 class SpanQA(Kind):
-    name = SPAN_QA
+    name = "span_qa"
     head = "span"
+    example_type = QAExample
+    stacked_keys = POSITION_KEYS
+    label_keys = frozenset({"labels"}) | POSITION_KEYS
+
+    def is_labelled(self, example: QAExample) -> bool:
+        return bool(example.answers)
+
+    def read(self, task, path, lang, label_file=None, row_filter=None):
+        return read_squad(path)
+
+    def from_hub_row(self, task, hub, row, label_name, ident) -> QAExample:
+        f = hub.fields
+        answers = row[f.get("answers", "answers")]
+        pairs = zip(answers["text"], answers["answer_start"])
+        return QAExample(ident, row[f.get("question", "question")], row[f.get("context", "context")],
+                         [{"text": t, "answer_start": int(s)} for t, s in pairs])
 
     def featurize(self, task, examples, tokenizer, max_length, label_index):
         return qa_features(examples, tokenizer, max_length, doc_stride=option(task, "doc_stride"),
@@ -195,4 +246,4 @@ class SpanQA(Kind):
         return METRICS.get(task.metric).compute(predictions, references, lang=lang)
 
 
-KINDS.register(SPAN_QA, SpanQA())
+KINDS.register(SpanQA.name, SpanQA())

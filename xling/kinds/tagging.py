@@ -1,18 +1,96 @@
-"""Word-level tagging (NER, POS): labels on the first sub-word of each word."""
+"""Word-level tagging (NER, POS): CoNLL-U and column files, labels on the first sub-word of each word."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from xling.features import SpecialTokens
+from xling.data.features import SpecialTokens
+from xling.data.files import check_labelled, read_lines
+from xling.errors import DataError
 from xling.kinds.base import KINDS, Kind
 from xling.models.heads import IGNORE_INDEX
-from xling.tasks.base import TAGGING, Task
-from xling.tasks.examples import TagExample
+from xling.tasks.task import Task
+
+
+@dataclass
+class TagExample:
+    """One sentence of word-level tags (NER, POS). ``tags`` is None when unlabelled."""
+
+    tokens: list[str]
+    tags: list[str] | None = None
+    id: str = ""
+
+
+def read_tags(path: str | Path, *, tag_column: str = "upos", lang: str | None = None) -> tuple[list[TagExample], bool]:
+    """Word-per-line tagging files: CoNLL-U, or CoNLL-style columns.
+
+    CoNLL-U (10 columns, ``#`` comments) yields FORM and ``tag_column``
+    (``upos`` or ``xpos``), skipping multi-word ranges and empty nodes.
+    Column files give the token in the first column (after a leading integer
+    index, if every line has one) and the tag in the last; a single column is
+    unlabelled. A ``{lang}:`` prefix on every token (raw PAN-X) is removed.
+    """
+    sentences: list[list[tuple[int, list[str]]]] = [[]]
+    conllu = False
+    for number, line in read_lines(path):
+        if not line.strip():
+            if sentences[-1]:
+                sentences.append([])
+            continue
+        # a comment, unless a column file's token row: "#<TAB>SYM" starts sentences of XTREME's udpos files
+        if line.startswith("#") and (conllu or (not sentences[-1] and "\t" not in line)):
+            conllu = True
+            continue
+        fields = line.split("\t") if "\t" in line else line.split()
+        if len(fields) == 10:
+            conllu = True
+        sentences[-1].append((number, fields))
+    sentences = [s for s in sentences if s]
+    if not sentences:
+        return [], False
+    if conllu:
+        return _from_conllu(path, sentences, tag_column), True
+    return _from_columns(path, sentences, lang)
+
+
+def _from_conllu(path, sentences, tag_column: str) -> list[TagExample]:
+    col = {"upos": 3, "xpos": 4}[tag_column]
+    examples = []
+    for sentence in sentences:
+        tokens, tags = [], []
+        for number, fields in sentence:
+            if len(fields) != 10:
+                raise DataError(f"{path}:{number}: expected 10 CoNLL-U columns, got {len(fields)}")
+            if "-" in fields[0] or "." in fields[0]:
+                continue  # multi-word token range or empty node
+            tokens.append(fields[1])
+            tags.append(fields[col])
+        examples.append(TagExample(tokens, tags, str(len(examples))))
+    return examples
+
+
+def _from_columns(path, sentences, lang: str | None) -> tuple[list[TagExample], bool]:
+    rows = [(number, fields) for sentence in sentences for number, fields in sentence]
+    start = 1 if all(len(f) >= 3 and f[0].isdigit() for _, f in rows) else 0
+    labelled = check_labelled(
+        path, [len(f) - start >= 2 and bool(f[-1].strip()) for _, f in rows], rows
+    )
+    examples = []
+    for sentence in sentences:
+        tokens = [fields[start] for _, fields in sentence]
+        tags = [fields[-1].strip() for _, fields in sentence] if labelled else None
+        examples.append(TagExample(tokens, tags, str(len(examples))))
+    if lang and all(t.startswith(f"{lang}:") for e in examples for t in e.tokens):
+        for example in examples:
+            example.tokens = [t[len(lang) + 1 :] for t in example.tokens]
+    return examples, labelled
+
 
 def tag_features(
     examples: Sequence[TagExample],
@@ -58,10 +136,25 @@ def tag_features(
     return features
 
 
-
 class Tagging(Kind):
-    name = TAGGING
+    name = "tagging"
     head = "tagging"
+    example_type = TagExample
+
+    def is_labelled(self, example: TagExample) -> bool:
+        return example.tags is not None
+
+    def read(self, task, path, lang, label_file=None, row_filter=None):
+        return read_tags(path, tag_column=task.options.get("tag_column", "upos"), lang=lang)
+
+    def from_hub_row(self, task, hub, row, label_name, ident) -> TagExample:
+        f = hub.fields
+        raw = row.get(f["tags"]) if "tags" in f else None
+        tags = [label_name(t, "tags") for t in raw] if raw else None
+        return TagExample(list(row[f["tokens"]]), None if not tags or None in tags else tags, ident)
+
+    def labels_in(self, examples: Sequence[TagExample]) -> set[str]:
+        return {t for e in examples if e.tags for t in e.tags}
 
     def featurize(self, task, examples, tokenizer, max_length, label_index):
         return tag_features(examples, tokenizer, max_length, label_index)
@@ -84,11 +177,8 @@ class Tagging(Kind):
     def references(self, task: Task, examples: Sequence[TagExample]) -> list[list[str] | None]:
         return [e.tags for e in examples]
 
-    def labels_in(self, examples: Sequence[TagExample]) -> set[str]:
-        return {t for e in examples if e.tags for t in e.tags}
-
     def prediction_record(self, example: TagExample, prediction, reference) -> dict[str, Any]:
         return {"id": example.id, "tokens": example.tokens, "prediction": prediction, "gold": reference}
 
 
-KINDS.register(TAGGING, Tagging())
+KINDS.register(Tagging.name, Tagging())

@@ -1,8 +1,9 @@
-"""Task registry. A task is one :class:`~xling.tasks.base.Task` declaration.
+"""Task declarations, and the task registry. A task is one :class:`~xling.tasks.task.Task` declaration.
 
-Every module of this package that defines a ``TASKS`` tuple has its
-declarations registered here, so adding a task means adding a declaration
-(and a fixture file for its tests), nothing else.
+This package holds declarations only (name, kind, languages, labels, metric, data sources); how a task of
+a kind is read, featurized, decoded and scored is its kind's (:mod:`xling.kinds`), and loading its data
+for a run is :mod:`xling.data`'s. Every module here that defines a ``TASKS`` tuple has its declarations
+registered, so adding a task means adding a declaration (and a fixture file for its tests), nothing else.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 import pkgutil
 
 from xling.registry import Registry
-from xling.tasks.base import Task
+from xling.tasks.task import Task
 
 TASKS: Registry[Task] = Registry("task")
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from xling.tasks.base import PAIR_CLASSIFICATION, HubSource, LocalPattern, Task
+from xling.tasks.task import HubSource, LocalPattern, Task
 from xling.tasks.xtreme import NLI_LABELS
 
 SICK = Task(
     name="sick",
-    kind=PAIR_CLASSIFICATION,
+    kind="pair_classification",
     description="English NLI on SICK (Marelli et al. 2014): intermediate task or NLI training data",
     languages=("en",),
     labels=NLI_LABELS,

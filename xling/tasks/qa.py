@@ -10,7 +10,7 @@ records it as ``task.metric``.
 from __future__ import annotations
 
 from xling.metrics.qa import QA_METRICS
-from xling.tasks.base import SPAN_QA, HubSource, LocalPattern, Task
+from xling.tasks.task import HubSource, LocalPattern, Task
 
 QA_FIELDS = {"id": "id", "question": "question", "context": "context", "answers": "answers"}
 # XTREME's QA settings (max_seq_length 384 is on the declarations); the learning rate there is 3e-5.
@@ -28,7 +28,7 @@ SQUAD = HubSource("rajpurkar/squad", None, {"train": "train", "dev": "validation
 
 XQUAD = Task(
     name="xquad",
-    kind=SPAN_QA,
+    kind="span_qa",
     description="Cross-lingual extractive QA (XQuAD: 1,190 SQuAD v1.1 dev questions in 12 languages, test only); "
                 "train on English SQuAD",
     languages=tuple("ar de el en es hi ro ru th tr vi zh".split()),
@@ -46,7 +46,7 @@ XQUAD = Task(
 
 MLQA = Task(
     name="mlqa",
-    kind=SPAN_QA,
+    kind="span_qa",
     description="Multilingual extractive QA (MLQA, context and question in the same language); "
                 "train on English SQuAD",
     languages=tuple("ar de en es hi vi zh".split()),
@@ -64,7 +64,7 @@ MLQA = Task(
 
 TYDIQA = Task(
     name="tydiqa",
-    kind=SPAN_QA,
+    kind="span_qa",
     description="TyDiQA-GoldP extractive QA (gold passage; XTREME reports the dev set as its test); "
                 "train on the English GoldP training set",
     languages=tuple("ar bn en fi id ko ru sw te".split()),

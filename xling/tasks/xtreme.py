@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xling.tasks.base import PAIR_CLASSIFICATION, TAGGING, HubSource, LocalPattern, Task
+from xling.tasks.task import HubSource, LocalPattern, Task
 
 HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
 
@@ -31,7 +31,7 @@ UDPOS_NAMES = {
 
 XNLI = Task(
     name="xnli",
-    kind=PAIR_CLASSIFICATION,
+    kind="pair_classification",
     description="Cross-lingual natural language inference (3 labels); train on English MultiNLI",
     languages=tuple("ar bg de el en es fr hi ru sw th tr ur vi zh".split()),
     labels=NLI_LABELS,
@@ -51,7 +51,7 @@ XNLI = Task(
 
 PAWSX = Task(
     name="pawsx",
-    kind=PAIR_CLASSIFICATION,
+    kind="pair_classification",
     description="Cross-lingual paraphrase identification (PAWS-X, 2 labels: 1 = paraphrase)",
     languages=tuple("de en es fr ja ko zh".split()),
     labels=("0", "1"),
@@ -74,7 +74,7 @@ PAWSX = Task(
 
 PANX = Task(
     name="panx",
-    kind=TAGGING,
+    kind="tagging",
     description="Named-entity recognition on WikiANN / PAN-X (IOB2 over PER, ORG, LOC)",
     languages=PANX_LANGUAGES,
     labels=PANX_TAGS,
@@ -95,7 +95,7 @@ PANX = Task(
 
 UDPOS = Task(
     name="udpos",
-    kind=TAGGING,
+    kind="tagging",
     description="Part-of-speech tagging on Universal Dependencies (17 UPOS tags; XTREME merges treebanks)",
     languages=UDPOS_LANGUAGES,
     labels=UPOS,

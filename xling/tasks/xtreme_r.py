@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xling.tasks.base import MULTIPLE_CHOICE, RETRIEVAL, HubSource, LocalPattern, Task
+from xling.tasks.task import HubSource, LocalPattern, Task
 from xling.tasks.xtreme import HF_SPLITS
 
 XCOPA_LANGUAGES = tuple("et ht id it qu sw ta th tr vi zh".split())
@@ -35,7 +35,7 @@ _COPA_FIELDS = {"premise": "premise", "choices": "choice1,choice2", "question": 
 
 XCOPA = Task(
     name="xcopa",
-    kind=MULTIPLE_CHOICE,
+    kind="multiple_choice",
     description="Cross-lingual Choice of Plausible Alternatives (cause / effect, 2 choices); train on English COPA",
     languages=("en",) + XCOPA_LANGUAGES,
     metric="accuracy",
@@ -58,7 +58,7 @@ XCOPA = Task(
 
 TATOEBA = Task(
     name="tatoeba",
-    kind=RETRIEVAL,
+    kind="retrieval",
     description="Sentence retrieval xx <-> English on Tatoeba, no training (score with `xling retrieve`)",
     languages=TATOEBA_XTREME,
     metric="accuracy",

@@ -1,0 +1,239 @@
+"""Tables built from results files (never from logs); :mod:`xling.reporting.plots` draws them.
+
+Runs that differ only by seed form one column, shown as mean ± std
+(sample standard deviation over seeds); languages are rows, followed by the
+average over all languages and over the zero-shot ones.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import functools
+import io
+import re
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xling.errors import XlingError
+from xling.reporting.results import RESULTS_FILE, Results, averages
+
+# Config keys that do not make two runs different experiments.
+NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size",
+                  "checkpoint_every", "checkpoint_minutes", "save_model", "save_predictions", "oracle_selection",
+                  "max_oracle_examples", "languages", "data_dir", "files"}
+AVERAGE_ROWS = ("avg", "avg zero-shot")
+
+
+def find_results(paths: Sequence[str | Path]) -> list[Path]:
+    """Results files from run directories, results files, or folders holding many runs."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file():
+            found.append(path)
+        elif (path / RESULTS_FILE).is_file():
+            found.append(path / RESULTS_FILE)
+        elif path.is_dir():
+            nested = sorted(path.rglob(RESULTS_FILE))
+            if not nested:
+                raise XlingError(f"no {RESULTS_FILE} in {path} or below")
+            found += nested
+        else:
+            raise XlingError(f"{path} is neither a run directory nor a results file")
+    return found
+
+
+@dataclass
+class Group:
+    """Runs of one experiment (they differ only by seed)."""
+
+    label: str
+    task: str
+    runs: list[Results]
+    metric: str | None = None  # None: the task's primary metric (whose averages the runs store)
+
+    @property
+    def seeds(self) -> list[int]:
+        return [r.seed for r in self.runs]
+
+    def values(self, row: str) -> list[float]:
+        if self.metric is not None:
+            return self._metric_values(row)
+        if row == "avg":
+            return [r.averages["all"] for r in self.runs if r.averages.get("all") is not None]
+        if row == "avg zero-shot":
+            return [r.averages["zero_shot"] for r in self.runs if r.averages.get("zero_shot") is not None]
+        return [r.languages[row].primary for r in self.runs if row in r.languages]
+
+    def _metric_values(self, row: str) -> list[float]:
+        """Another metric than the primary one: per language as stored, averages as results.averages computes."""
+        if row not in AVERAGE_ROWS:
+            return [r.languages[row].metrics[self.metric] for r in self.runs
+                    if row in r.languages and self.metric in r.languages[row].metrics]
+        key = "all" if row == "avg" else "zero_shot"
+        means = [averages(r.languages, str(r.averages.get("source_language", "en")), self.metric)[key]
+                 for r in self.runs]
+        return [m for m in means if m is not None]
+
+    def other_split(self, lang: str) -> bool:
+        return any(lang in r.languages and r.languages[lang].notes for r in self.runs)
+
+
+def _experiment_config(results: Results) -> dict[str, Any]:
+    return {k: v for k, v in results.config.items() if k not in NOT_EXPERIMENT}
+
+
+def experiment_key(results: Results) -> tuple:
+    config = _experiment_config(results)
+    if config.get("members"):
+        # an ensemble is the same experiment as another whose members differ from its own only by seed
+        config["members"] = _member_keys(config["members"])
+    return tuple(sorted((k, repr(v)) for k, v in config.items()))
+
+
+def _member_keys(members: Sequence[str]) -> Any:
+    """The members' own experiment keys (sorted), or their paths where a member's results are not readable."""
+    keys = [_member_key(str(member)) for member in members]
+    return list(members) if None in keys else sorted(keys)
+
+
+@functools.lru_cache(maxsize=256)
+def _member_key(member: str) -> tuple | None:
+    """One member's experiment key, read once per path (a table and its plot group the same runs)."""
+    try:
+        return experiment_key(Results.load(Path(member) / RESULTS_FILE))
+    except (OSError, ValueError, KeyError, XlingError):
+        return None
+
+
+def group_runs(runs: Sequence[Results], metric: str | None = None) -> list[Group]:
+    groups: dict[tuple, list[Results]] = {}
+    for run in runs:
+        groups.setdefault(experiment_key(run), []).append(run)
+    keys = list(groups)
+    varying = _varying_keys([dict(k) for k in keys])
+    return [Group(_label(dict(experiment_key_shown(groups[k][0])), varying, len(groups[k])),
+                  groups[k][0].task["name"], groups[k], metric) for k in keys]
+
+
+def experiment_key_shown(results: Results) -> tuple:
+    """Like :func:`experiment_key`, with an ensemble's member paths kept (they name the members in labels)."""
+    return tuple(sorted((k, repr(v)) for k, v in _experiment_config(results).items()))
+
+
+def _varying_keys(configs: list[dict[str, str]]) -> list[str]:
+    keys = sorted({k for c in configs for k in c})
+    return [k for k in keys if len({c.get(k) for c in configs}) > 1]
+
+
+EMPTY_VALUES = ("None", "", "[]", "{}", "()")
+SEED_SUFFIX = re.compile(r"[-_.]?(s|seed)\d+$")
+
+
+def _label(config: dict[str, str], varying: list[str], runs: int = 1) -> str:
+    def raw(key: str) -> Any:
+        value = config.get(key, "None")
+        return value.strip("'") if isinstance(value, str) else value
+
+    parts = []
+    if "fusion" in varying or "fusion_layer" in varying or not varying:
+        layer = raw("fusion_layer")
+        parts.append(raw("fusion") + (f"@{layer}" if layer not in ("None", None) else ""))
+    for key in varying:
+        if key in ("fusion", "fusion_layer", "task"):
+            continue
+        value = raw(key)
+        if value in EMPTY_VALUES:  # the option is unset here: nothing to say, except
+            if key == "intermediate" and raw("members") in EMPTY_VALUES:  # a single run beside pipelines
+                parts.append("no intermediate")
+            continue
+        if key == "members":  # an ensemble's run directories: their names are enough to tell ensembles apart
+            names = [Path(str(m)).name for m in ast.literal_eval(value)]
+            if runs > 1:  # several seeds in one column: name the members without their seed
+                names = [SEED_SUFFIX.sub("", n) or n for n in names]
+            value = "+".join(names)
+        parts.append(f"{key}={value}")
+    return " ".join(parts)
+
+
+def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    mean = statistics.fmean(values)
+    return mean, (statistics.stdev(values) if len(values) > 1 else None)
+
+
+def format_cell(values: Sequence[float], digits: int = 1) -> str:
+    mean, std = mean_std(values)
+    if mean is None:
+        return "–"
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{mean:.{digits}f}"
+
+
+def table_rows(groups: Sequence[Group], digits: int = 1) -> tuple[list[str], list[list[str]], list[str]]:
+    """Header, rows and footnotes for one task's groups."""
+    languages: list[str] = []
+    for group in groups:
+        for run in group.runs:
+            for lang in run.languages:
+                if lang not in languages:
+                    languages.append(lang)
+    header = ["language"] + [f"{g.label} (n={len(g.runs)})" if len(g.runs) > 1 else g.label for g in groups]
+    rows, footnotes = [], []
+    for lang in languages:
+        marked = any(g.other_split(lang) for g in groups)
+        rows.append([lang + (" †" if marked else "")] + [format_cell(g.values(lang), digits) for g in groups])
+    for name in AVERAGE_ROWS:
+        rows.append([name] + [format_cell(g.values(name), digits) for g in groups])
+    if any(g.other_split(lang) for g in groups for lang in languages):
+        notes = {n for g in groups for r in g.runs for s in r.languages.values() for n in s.notes}
+        footnotes.append("† scored on another split than asked: " + "; ".join(sorted(notes)))
+    return header, rows, footnotes
+
+
+def check_metric(runs: Sequence[Results], metric: str | None) -> None:
+    """An unknown metric is an error that lists the ones the runs have."""
+    if metric is None:
+        return
+    known = sorted({m for r in runs for s in r.languages.values() for m in s.metrics})
+    if metric not in known:
+        raise XlingError(f"no run has a metric {metric!r}; the runs have: {', '.join(known) or 'none'}")
+
+
+def render(runs: Sequence[Results], fmt: str = "markdown", digits: int = 1, metric: str | None = None) -> str:
+    """Languages x experiments per task; ``metric`` another metric than the primary one (e.g. ``exact_match``)."""
+    if not runs:
+        raise XlingError("no runs to report")
+    check_metric(runs, metric)
+    by_task: dict[str, list[Results]] = {}
+    for run in runs:
+        by_task.setdefault(run.task["name"], []).append(run)
+    out = []
+    for task, task_runs in by_task.items():
+        groups = group_runs(task_runs, metric)
+        header, rows, notes = table_rows(groups, digits)
+        shown = metric or task_runs[0].primary_metric
+        if fmt == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(["task", *header])
+            for row in rows:
+                writer.writerow([task, *row])
+            out.append(buffer.getvalue().rstrip("\n"))
+            continue
+        if fmt != "markdown":
+            raise XlingError(f"unknown format {fmt!r}; choose markdown or csv")
+        lines = [f"### {task} ({shown}; mean ± std over seeds where n > 1)", "",
+                 "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        lines += [""] + notes if notes else []
+        out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"
+
+
+def load_runs(paths: Sequence[str | Path]) -> list[Results]:
+    return [Results.load(p) for p in find_results(paths)]

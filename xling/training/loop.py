@@ -1,0 +1,295 @@
+"""The one training loop, for every task kind, on CPU, one GPU or many (``accelerate launch``).
+
+It reads top to bottom: build the optimiser and schedule, restore a
+checkpoint if resuming, then step through epochs of length-grouped batches,
+evaluating for model selection and checkpointing on the way. Everything that
+differs between tasks lives in the features and the heads, not here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from xling.config import TrainConfig
+from xling.errors import XlingError
+from xling.models.build import resolve_mixed_precision
+from xling.training.averaging import drop_snapshots, load_average, save_snapshot
+
+CHECKPOINT_DIR = "checkpoint"
+BEST_FILE = "best.safetensors"
+
+
+class RunInterrupted(XlingError):
+    """The run was stopped by a signal after saving a checkpoint."""
+
+
+@dataclass
+class LoopState:
+    """Everything the loop needs to continue exactly where it stopped (saved in checkpoints)."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    total_steps: int = 0
+    best_score: float | None = None
+    best_step: int | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    train_tokens: int = 0
+    train_examples: int = 0
+    train_seconds: float = 0.0
+    loss_sum: float = 0.0
+    loss_count: int = 0
+    loss_ema: float | None = None
+    finished: bool = False
+    averaged: dict[str, Any] | None = None  # with average_checkpoints: what was averaged
+
+    def state_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+
+@dataclass
+class Hooks:
+    """Named hooks the loop calls. ``evaluate(step) -> (selection score, details)``."""
+
+    evaluate: Callable[[int], tuple[float, dict[str, Any]]]
+    on_log: Callable[[dict[str, Any]], None] = lambda record: None
+
+
+def count_steps(cfg: TrainConfig, batches_per_epoch: int) -> tuple[int, int]:
+    """``(optimiser steps per epoch, total steps)``: ``max_steps``, else ``epochs`` (fractions round up)."""
+    steps_per_epoch = max(1, math.ceil(batches_per_epoch / cfg.gradient_accumulation))
+    return steps_per_epoch, cfg.max_steps or max(1, math.ceil(steps_per_epoch * (cfg.epochs or 1)))
+
+
+def build_schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int) -> Any:
+    """Linear warm-up over ``warmup_ratio`` of the steps, then linear decay to 0 at ``total_steps``."""
+    from transformers import get_linear_schedule_with_warmup
+
+    return get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+
+
+def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW with one learning rate per part (encoder, fusion, heads); no decay on biases and norms."""
+    rates = {"encoder": cfg.learning_rate, "fusion": cfg.fusion_learning_rate,
+             "heads": cfg.head_learning_rate or cfg.learning_rate}
+    groups = []
+    for part, params in model.parameter_groups().items():
+        decay = [p for p in params if p.ndim >= 2]
+        no_decay = [p for p in params if p.ndim < 2]
+        for chosen, wd in ((decay, cfg.weight_decay), (no_decay, 0.0)):
+            if chosen:
+                groups.append({"params": chosen, "lr": rates[part], "weight_decay": wd, "name": part})
+    return torch.optim.AdamW(groups, eps=1e-8)
+
+
+class _StopFlag:
+    """First SIGINT / SIGTERM: finish the step, checkpoint, stop. Second SIGINT: stop at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopFlag":
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+        print(f"\nxling: signal {signum} received; stopping after this step and saving a checkpoint", flush=True)
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def train_loop(
+    model: torch.nn.Module,
+    features: list[dict[str, Any]],
+    batch_sampler: Any,
+    cfg: TrainConfig,
+    run_dir: Path,
+    hooks: Hooks,
+    *,
+    collate: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    accelerator: Any = None,
+) -> LoopState:
+    """Train ``model`` on ``features`` (each carries its ``task``); select on ``hooks.evaluate``.
+
+    ``collate`` turns a list of features into a batch (:func:`xling.kinds.collator_for` the tasks' kinds).
+    """
+    from accelerate import Accelerator
+
+    accelerator = accelerator or Accelerator(
+        mixed_precision=resolve_mixed_precision(cfg.mixed_precision),
+        gradient_accumulation_steps=cfg.gradient_accumulation,
+    )
+    # its own generator: starting an epoch's iterator would otherwise draw from the global RNG, and a resumed
+    # run (which restores that RNG at the checkpoint, then starts an iterator) would get other dropout masks
+    loader = DataLoader(features, batch_sampler=batch_sampler, collate_fn=collate,
+                        num_workers=cfg.num_workers, generator=torch.Generator().manual_seed(cfg.seed))
+    _, total_steps = count_steps(cfg, len(loader))
+    optimizer = build_optimizer(model, cfg)
+    scheduler = build_schedule(optimizer, cfg, total_steps)
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    state = LoopState(total_steps=total_steps)
+    accelerator.register_for_checkpointing(state)
+    checkpoint = run_dir / CHECKPOINT_DIR
+    if cfg.resume and checkpoint.is_dir():
+        accelerator.load_state(str(checkpoint))
+        accelerator.print(f"xling: resumed from {checkpoint} at step {state.step}/{total_steps}")
+    kill_after = int(os.environ.get("XLING_TEST_KILL_AFTER_STEP", "0"))  # for the resume test
+
+    def save_checkpoint() -> None:
+        tmp = run_dir / (CHECKPOINT_DIR + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        accelerator.save_state(str(tmp), safe_serialization=False)
+        if accelerator.is_main_process:
+            shutil.rmtree(checkpoint, ignore_errors=True)
+            tmp.rename(checkpoint)
+
+    def select() -> None:
+        score, details = hooks.evaluate(state.step)
+        train_loss = state.loss_sum / max(1, state.loss_count)
+        state.loss_sum, state.loss_count = 0.0, 0
+        record = {"step": state.step, "epoch": state.epoch, "train_loss": train_loss, "score": score, **details}
+        state.history.append(record)
+        if state.best_score is None or score > state.best_score:
+            state.best_score, state.best_step = score, state.step
+            save_best(accelerator, model, run_dir)
+        if cfg.average_checkpoints:
+            save_snapshot(accelerator, model, run_dir, [h["step"] for h in state.history], cfg.average_checkpoints)
+        hooks.on_log(record)
+
+    bar = tqdm(total=total_steps, initial=state.step, desc="train", unit="step", disable=cfg.quiet,
+               dynamic_ncols=True)
+    last_checkpoint = time.monotonic()
+    model.train()
+    with _StopFlag() as stop:
+        while state.step < total_steps:
+            batch_sampler.set_epoch(state.epoch)
+            epoch_loader = accelerator.skip_first_batches(loader, state.batch_in_epoch) if state.batch_in_epoch else loader
+            if hasattr(epoch_loader, "set_epoch"):  # accelerate's loaders would set the sampler to their own count
+                epoch_loader.set_epoch(state.epoch)  # of iterations, which restarts at 0 in a resumed run
+            started = time.perf_counter()
+            for batch in epoch_loader:
+                inputs = {k: v for k, v in batch.items() if isinstance(v, torch.Tensor)}
+                with accelerator.accumulate(model):
+                    output = model(**inputs, task=batch["task"][0])
+                    accelerator.backward(output.loss)
+                    if accelerator.sync_gradients and cfg.max_grad_norm > 0:
+                        accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                state.batch_in_epoch += 1
+                state.train_tokens += int(batch["attention_mask"].sum())
+                state.train_examples += len(batch["task"])
+                loss = float(output.loss.detach())
+                state.loss_ema = loss if state.loss_ema is None else 0.98 * state.loss_ema + 0.02 * loss
+                state.loss_sum += loss
+                state.loss_count += 1
+                if not accelerator.sync_gradients:
+                    continue
+                state.step += 1
+                elapsed = state.train_seconds + time.perf_counter() - started
+                bar.update(1)
+                bar.set_postfix(loss=f"{state.loss_ema:.4f}", lr=f"{scheduler.get_last_lr()[0]:.1e}",
+                                tok_s=f"{state.train_tokens / max(elapsed, 1e-9):.0f}", refresh=False)
+                if cfg.eval_every and state.step % cfg.eval_every == 0:
+                    state.train_seconds += time.perf_counter() - started
+                    select()
+                    started = time.perf_counter()
+                due = (cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0) or (
+                    time.monotonic() - last_checkpoint > 60 * cfg.checkpoint_minutes)
+                if due or stop.requested:
+                    state.train_seconds += time.perf_counter() - started
+                    save_checkpoint()
+                    started, last_checkpoint = time.perf_counter(), time.monotonic()
+                if stop.requested:
+                    bar.close()
+                    raise RunInterrupted(f"stopped at step {state.step}/{total_steps}; checkpoint saved in "
+                                         f"{checkpoint}; continue with the same command and --resume")
+                if kill_after and state.step == kill_after:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                if state.step >= total_steps:
+                    break
+            else:
+                state.epoch += 1
+                state.batch_in_epoch = 0
+            state.train_seconds += time.perf_counter() - started
+            # without --eval-every: select at every epoch end; always at the very end
+            if (not cfg.eval_every or state.step >= total_steps) and not _evaluated_at(state, state.step):
+                select()
+            save_checkpoint()
+            last_checkpoint = time.monotonic()
+    bar.close()
+    state.finished = True
+    if cfg.average_checkpoints and state.averaged is None:  # the average takes the best checkpoint's place
+        steps = [h["step"] for h in state.history]
+        state.averaged = load_average(accelerator, model, run_dir, steps, cfg.average_checkpoints, hooks.evaluate)
+        save_best(accelerator, model, run_dir)
+        save_checkpoint()
+    drop_snapshots(accelerator, run_dir)
+    restore_best(accelerator, model, run_dir)
+    return state
+
+
+def _evaluated_at(state: LoopState, step: int) -> bool:
+    return bool(state.history) and state.history[-1]["step"] == step
+
+
+def save_best(accelerator: Any, model: torch.nn.Module, run_dir: Path) -> None:
+    from safetensors.torch import save_file
+
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        state = accelerator.unwrap_model(model).state_dict()
+        tmp = run_dir / (BEST_FILE + ".tmp")
+        save_file({k: v.detach().contiguous().cpu() for k, v in _dedupe(state).items()}, str(tmp))
+        tmp.replace(run_dir / BEST_FILE)
+
+
+def restore_best(accelerator: Any, model: torch.nn.Module, run_dir: Path) -> None:
+    from safetensors.torch import load_file
+
+    accelerator.wait_for_everyone()
+    path = run_dir / BEST_FILE
+    if path.exists():
+        result = accelerator.unwrap_model(model).load_state_dict(load_file(str(path)), strict=False)
+        if result.unexpected_keys:
+            raise RuntimeError(f"{path} does not fit the model: unexpected {result.unexpected_keys[:5]}")
+
+
+def _dedupe(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Drop tensors that share storage with one already kept (tied embeddings of T5)."""
+    seen: set[tuple[int, int]] = set()
+    out = {}
+    for key, tensor in state.items():
+        ident = (tensor.untyped_storage().data_ptr(), tensor.storage_offset())
+        if ident in seen:
+            continue
+        seen.add(ident)
+        out[key] = tensor
+    return out

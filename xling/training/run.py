@@ -1,0 +1,51 @@
+"""``xling train``: train on the source language, select on its dev set, score every target language.
+
+:func:`run_training` reads top to bottom; each step is a piece that pipelines reuse: the run directory
+(:mod:`~xling.training.rundir`), the data (:mod:`xling.data.run_data`), the model
+(:mod:`xling.models.build`), the stage (:mod:`~xling.training.stage`), the evaluation
+(:mod:`xling.evaluation.evaluator`) and the results (:mod:`xling.reporting.results`).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from xling.config import TrainConfig, save_yaml
+from xling.data.run_data import load_oracle_sets, load_targets, load_training, resolve_task
+from xling.errors import MissingDataError
+from xling.evaluation.evaluator import evaluate_targets
+from xling.models.build import build_run_model, head_spec, load_tokenizer
+from xling.reporting.results import Results, peak_rss_mb, run_results
+from xling.training.rundir import finish_run, prepare_run_dir
+from xling.training.stage import train_stage
+
+
+def run_training(cfg: TrainConfig) -> Results:
+    """``xling train``: train, select on English dev, evaluate zero-shot, write ``results.json``."""
+    from accelerate.utils import set_seed
+
+    cfg.require("task", "model", "output_dir")
+    task = resolve_task(cfg)
+    head_spec(task, cfg)  # a task without a trainable head (retrieval) says so before any directory is made
+    cfg = cfg.with_task_defaults(task)
+    run_dir = prepare_run_dir(cfg)
+    save_yaml(cfg, run_dir / "config.yaml")
+    set_seed(cfg.seed)
+    tokenizer = load_tokenizer(cfg.model)
+    training = load_training(task, cfg)
+    targets, notes, warnings = load_targets(task, cfg, training)
+    if not targets:
+        raise MissingDataError(f"no language of {task.name} has evaluation data; nothing to score")
+    oracle_sets = load_oracle_sets(task, cfg, targets) if cfg.oracle_selection else {}
+    model = build_run_model(task, cfg)
+    if torch.cuda.is_available():
+        model.to("cuda")
+    stage = train_stage(model, tokenizer, task, cfg, run_dir, training, oracle_sets)
+    rss_after_train = peak_rss_mb()
+    scores, eval_timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, run_dir / "predictions")
+    results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage], warnings=warnings,
+                          run_dir=str(run_dir), timings={**stage["timings"], **eval_timings,
+                                                         "peak_rss_mb_train": rss_after_train})
+    finish_run(model, tokenizer, cfg, run_dir, results)
+    return results
+
