@@ -67,6 +67,7 @@ def test_identical_sentences_align_perfectly_at_every_layer(tiny_bert, tiny_text
     assert all(gap > 0 for gap in analysis.cosine_gap("de"))
 
 
+@pytest.mark.slow
 def test_analyze_layers_cli_writes_json_and_plots(tiny_model, tmp_path):
     out = tmp_path / "layers"
     result = run_cli("analyze", "layers", "--model", tiny_model, "--data-dir", FIXTURES / "tatoeba",

@@ -92,6 +92,7 @@ def heads(run: Path) -> dict[str, torch.Tensor]:
     return load_file(str(run / "model" / "xling_heads.safetensors"))
 
 
+@pytest.mark.slow
 def test_killed_run_with_averaging_resumes_to_the_same_model(tiny_bert, sample_dir, tmp_path):
     from xling.cli import build_parser
     from xling.config import make_config, overrides_from_args

@@ -110,6 +110,7 @@ def test_kind_decodes_the_best_choice():
     assert kind.score(task, [1, 0], [1, 1], "it")["accuracy"] == 50.0
 
 
+@pytest.mark.slow
 def test_train_xcopa_end_to_end(tiny_model, tmp_path):
     out = tmp_path / "xcopa"
     result = run_cli("train", "--task", "xcopa", "--model", tiny_model, "--data-dir", XCOPA_DIR, "--output-dir", out,

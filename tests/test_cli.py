@@ -25,6 +25,7 @@ def finished_run(tiny_bert, sample_dir, tmp_path_factory):
     return out, result
 
 
+@pytest.mark.slow
 def test_train_writes_results_schema(finished_run):
     out, result = finished_run
     assert "| language |" in result.stdout and "avg zero-shot" in result.stdout
@@ -52,6 +53,7 @@ def test_train_writes_results_schema(finished_run):
     assert len(lines) == 40 and {"tokens", "prediction", "gold"} <= set(json.loads(lines[0]))
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_result(finished_run, tiny_bert, sample_dir, tmp_path):
     full, _ = finished_run
     out = tmp_path / "killed"
@@ -71,6 +73,7 @@ def test_killed_run_resumes_to_the_same_result(finished_run, tiny_bert, sample_d
     assert strip(a["stages"][0]["history"]) == strip(b["stages"][0]["history"])
 
 
+@pytest.mark.slow
 def test_resume_with_changed_config_is_refused(tiny_bert, sample_dir, tmp_path):
     out = tmp_path / "killed"
     args = train_args(tiny_bert, sample_dir["panx"], out, "--checkpoint-every", "2")
@@ -79,12 +82,14 @@ def test_resume_with_changed_config_is_refused(tiny_bert, sample_dir, tmp_path):
     assert changed.returncode == 2 and "cannot resume" in changed.stderr and "learning_rate" in changed.stderr
 
 
+@pytest.mark.slow
 def test_finished_run_is_not_overwritten(finished_run, tiny_bert, sample_dir):
     out, _ = finished_run
     result = run_cli(*train_args(tiny_bert, sample_dir["panx"], out))
     assert result.returncode == 2 and "already holds a finished run" in result.stderr and "--overwrite" in result.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_saved_run_on_other_languages(finished_run, sample_dir, tmp_path):
     out, _ = finished_run
     result = run_cli("evaluate", "--run", out, "--languages", "es", "--eval-split", "dev",
@@ -95,6 +100,7 @@ def test_evaluate_saved_run_on_other_languages(finished_run, sample_dir, tmp_pat
     assert data["stages"][0]["task"] == "panx"
 
 
+@pytest.mark.slow
 def test_report_mean_and_std_over_seeds(tiny_bert, sample_dir, tmp_path):
     for seed in ("1", "2"):
         result = run_cli("train", "--task", "panx", "--model", tiny_bert, "--data-dir", sample_dir["panx"],
@@ -119,6 +125,7 @@ def test_tasks_lists_languages_and_sources():
     assert "xnli" in result.stdout and "google/xtreme" in result.stdout and "udpos.{lang_name}" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,message", [
     (["--task", "pnax"], "Unknown task 'pnax'. Did you mean panx"),
     (["--task", "panx", "--fusion", "attention"],
@@ -134,6 +141,7 @@ def test_bad_choices_are_clear_errors(tiny_bert, sample_dir, tmp_path, args, mes
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_missing_file_and_unlabelled_test(tiny_bert, sample_dir, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(sample_dir["panx"], data)
@@ -150,6 +158,7 @@ def test_missing_file_and_unlabelled_test(tiny_bert, sample_dir, tmp_path):
     assert list(json.loads((tmp_path / "c" / "results.json").read_text())["languages"]) == ["fr"]
 
 
+@pytest.mark.slow
 def test_fallback_to_dev_is_recorded(tiny_bert, sample_dir, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(sample_dir["panx"], data)
@@ -163,6 +172,7 @@ def test_fallback_to_dev_is_recorded(tiny_bert, sample_dir, tmp_path):
     assert "de †" in result.stdout
 
 
+@pytest.mark.slow
 def test_labels_unseen_in_training_warn(tiny_bert, sample_dir, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(sample_dir["panx"], data)
@@ -173,6 +183,7 @@ def test_labels_unseen_in_training_warn(tiny_bert, sample_dir, tmp_path):
     assert "test-de has labels the en training data never had: ['B-MISC']" in result.stderr
 
 
+@pytest.mark.slow
 def test_malformed_training_file_names_file_and_line(tiny_bert, tmp_path):
     shutil.copy(FIXTURES / "ner_columns/test-fr.tsv", tmp_path / "train-en.tsv")
     result = run_cli("train", "--task", "panx", "--model", tiny_bert, "--data-dir", tmp_path, "--max-steps", "1",
@@ -181,6 +192,7 @@ def test_malformed_training_file_names_file_and_line(tiny_bert, tmp_path):
     assert "train-en.tsv:2: this record is unlabelled" in result.stderr
 
 
+@pytest.mark.slow
 def test_yaml_config_and_flags(tiny_bert, sample_dir, tmp_path):
     config = tmp_path / "run.yaml"
     config.write_text(f"task: panx\nmodel: {tiny_bert}\ndata_dir: {sample_dir['panx']}\nlanguages: [de]\n"

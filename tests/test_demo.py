@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import run_cli
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_reports(tmp_path):
     result = run_cli("demo", "--output-dir", tmp_path / "demo", env={"HF_HUB_OFFLINE": "1"}, timeout=600)
     assert result.returncode == 0, result.stderr

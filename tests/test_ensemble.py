@@ -172,6 +172,7 @@ def test_tagging_runs_average_per_word(tiny_bert, sample_dir, tmp_path):
     assert all(np.allclose(w, h, atol=1e-3) for w, h in zip(written, by_hand))
 
 
+@pytest.mark.slow
 def test_cli_ensemble_report_and_refusals(runs, tmp_path, capsys):
     out = tmp_path / "cli"
     result = run_cli("ensemble", *runs[:2], "--output-dir", out, "--method", "vote", "--quiet")

@@ -217,6 +217,7 @@ def test_train_and_score_caption_to_image_retrieval(tiny_bert, tmp_path):
     assert record["gold"] == "1009.jpg" and sorted(record["prediction"]) == ["1009.jpg", "1010.jpg", "1011.jpg"]
 
 
+@pytest.mark.slow
 def test_pipeline_with_a_multimodal_intermediate_stage(tiny_bert, sample_dir, tmp_path):
     path, _ = write_npy_features(tmp_path, IMAGE_IDS, dim=16)
     out = tmp_path / "mm"

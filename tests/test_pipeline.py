@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import signal
+from pathlib import Path
 
 import pytest
 import torch
 
 from tests.conftest import FIXTURES, run_cli
 from xling.cli.pipeline import parse_intermediate, parse_task_options
-from xling.config import TrainConfig, make_config
+from xling.config import TrainConfig, field_names, make_config
 from xling.errors import ConfigError
 from xling.training.pipeline import reset_fusion, run_pipeline
 from xling.training.pipeline_config import PipelineConfig, describe, stage_specs
 from xling.registry import UnknownNameError
 
-SICK = FIXTURES / "sick_small"  # 30 train / 12 dev pairs in the sick task's {split}-{lang}.tsv layout
+SICK = FIXTURES / "sick_small"
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "intermediate-pawsx.yaml"  # 30 train / 12 dev pairs in the sick task's {split}-{lang}.tsv layout
 
 
 def pipeline_args(model, sample_dir, out, *extra):
@@ -37,6 +39,7 @@ def finished_pipeline(tiny_bert, sample_dir, tmp_path_factory):
     return out, result
 
 
+@pytest.mark.slow
 def test_pipeline_records_every_stage(finished_pipeline):
     out, result = finished_pipeline
     assert "pipeline: sick{epochs=1} > pawsx" in result.stdout and "| language |" in result.stdout
@@ -59,6 +62,7 @@ def test_pipeline_records_every_stage(finished_pipeline):
     assert set(spec["heads"]) == {"sick", "pawsx"}
 
 
+@pytest.mark.slow
 def test_a_finished_pipeline_can_be_scored_again(finished_pipeline):
     out, _ = finished_pipeline
     result = run_cli("evaluate", "--run", out, "--languages", "es", "--quiet")
@@ -66,6 +70,7 @@ def test_a_finished_pipeline_can_be_scored_again(finished_pipeline):
     assert set(json.loads((out / "evaluate.json").read_text())["languages"]) == {"es"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kill_after", [5, 8], ids=["restart-stage-2", "resume-inside-stage-2"])
 def test_killed_pipeline_resumes_across_a_stage_boundary(finished_pipeline, tiny_bert, sample_dir, tmp_path,
                                                          kill_after):
@@ -94,6 +99,7 @@ def test_killed_pipeline_resumes_across_a_stage_boundary(finished_pipeline, tiny
     assert not list((out / "stages").rglob("state.safetensors"))
 
 
+@pytest.mark.slow
 def test_resuming_with_another_pipeline_is_refused(tiny_bert, sample_dir, tmp_path):
     out = tmp_path / "p"
     args = pipeline_args(tiny_bert, sample_dir, out)
@@ -176,6 +182,28 @@ def test_pipeline_yaml_and_flags(tmp_path):
     assert parse_intermediate("sick+panx, udpos") == [{"tasks": ["sick", "panx"]}, "udpos"]
     assert parse_task_options(["pawsx:train_split=dev", "pawsx:selection-holdout=500", "xnli:train_languages=en,de"]) \
         == {"pawsx": {"train_split": "dev", "selection_holdout": 500}, "xnli": {"train_languages": ["en", "de"]}}
+    # the shared options are a TrainConfig, yet flat keys: pipeline.yaml lists them first, as it always has
+    saved = cfg.to_dict()
+    assert list(saved) == [*field_names(TrainConfig), "stages", "target", "task_defaults", "sampler", "temperature",
+                           "carry_fusion"]
+    assert make_config(PipelineConfig, None, saved) == cfg and cfg.replace(seed=8, sampler="uniform").train.seed == 8
+
+
+def test_pipeline_flags_and_the_example_file(tmp_path):
+    from xling.cli import build_parser
+    from xling.cli.pipeline import pipeline_config
+
+    args = build_parser().parse_args(["pipeline", "--config", str(EXAMPLE), "--intermediate", "panx", "--seed", "3",
+                                      "--learning-rate", "1e-4", "--sampler", "uniform", "--no-carry-fusion",
+                                      "--task-option", "panx:epochs=2", "--output-dir", str(tmp_path)])
+    cfg = pipeline_config(args)
+    assert (cfg.train.model, cfg.train.seed, cfg.train.learning_rate, cfg.train.freeze_embeddings) == \
+        ("/work/ckpt/e5-small", 3, 1e-4, True)
+    assert (cfg.stages, cfg.target, cfg.sampler, cfg.carry_fusion) == (["panx"], {"task": "pawsx"}, "uniform", False)
+    assert cfg.task_defaults["panx"] == {"data_dir": "../shared/data/wikiann", "max_train_examples": 1000,
+                                         "epochs": 2}
+    with pytest.raises(ConfigError, match="no top-level task"):  # a top-level task in the YAML file
+        make_config(PipelineConfig, EXAMPLE, {"task": "pawsx"})
 
 
 @pytest.mark.parametrize("changes,message", [

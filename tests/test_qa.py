@@ -245,6 +245,7 @@ def test_span_head_model_saves_and_loads(tiny_bert, tmp_path, tokenizer):
     assert a[0, -1].max() < -1e30  # padding can never be an answer
 
 
+@pytest.mark.slow
 def test_train_tydiqa_end_to_end(tiny_bert, tmp_path):
     out = tmp_path / "run"
     result = run_cli("train", "--task", "tydiqa", "--model", tiny_bert, "--data-dir", QA / "tydiqa",

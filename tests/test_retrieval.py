@@ -93,6 +93,7 @@ def test_identical_sides_retrieve_perfectly(tiny_model, tiny_texts, tmp_path):
         assert results.fusion["method"] == "layer" and results.averages["zero_shot"] == 100.0
 
 
+@pytest.mark.slow
 def test_results_file_and_report(tiny_bert, tmp_path):
     out = tmp_path / "tatoeba"
     cfg = RetrievalConfig(model=str(tiny_bert), data_dir=str(TATOEBA_DIR), languages=["de", "fr", "ja"],
@@ -143,6 +144,7 @@ def test_representation_choices(tiny_bert, tmp_path):
         load_sentence_encoder(model=str(tiny_bert), run=str(tmp_path / "run"))
 
 
+@pytest.mark.slow
 def test_retrieve_cli(tiny_model, tmp_path):
     out = tmp_path / "ret"
     result = run_cli("retrieve", "--model", tiny_model, "--data-dir", TATOEBA_DIR, "--languages", "all", "--layer", "1",

@@ -83,6 +83,7 @@ def test_multilingual_table_pairs_seeds(tmp_path):
     assert "| avg zero-shot | 51.0 ± 1.4 | 54.5 ± 0.7 | 3.5 ± 2.1 |" in table
 
 
+@pytest.mark.slow
 def test_diversity_study_from_the_command_line(tiny_bert, sample_dir, tmp_path):
     out = tmp_path / "div"
     args = ["study", "diversity", "--pool", "sick,panx", "--sizes", "0,2", "--seeds", "1", "--target", "pawsx",

@@ -86,6 +86,7 @@ def test_collect_runs_refuses_two_configurations_of_one_task(tmp_path):
         collect_runs([tmp_path])
 
 
+@pytest.mark.slow
 def test_benchmark_runs_available_tasks_then_builds_the_table(tiny_bert, tmp_path):
     root = tmp_path / "data"
     root.mkdir()
@@ -119,3 +120,11 @@ def test_benchmark_udpos_plan_reads_sentences_starting_with_hash(tmp_path):
     (tmp_path / "train-en.tsv").write_text("#\tSYM\n1\tNUM\n\nHello\tINTJ\n")
     data = load_split(get_task("udpos"), "en", "train", data_dir=tmp_path)
     assert [(e.tokens, e.tags) for e in data.examples] == [(["#", "1"], ["SYM", "NUM"]), (["Hello"], ["INTJ"])]
+
+
+def test_suite_command_and_its_benchmark_alias_are_one_command():
+    from xling.cli import build_parser
+
+    parse = build_parser().parse_args
+    suite, alias = parse(["suite", "--suite", "xtreme", "--runs", "r"]), parse(["benchmark", "--suite", "xtreme", "--runs", "r"])
+    assert suite.func is alias.func and (suite.suite, suite.runs) == (alias.suite, alias.runs) == ("xtreme", ["r"])

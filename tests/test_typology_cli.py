@@ -30,6 +30,7 @@ def parse_markdown(text: str) -> dict[str, dict[str, dict[str, float]]]:
     return matrices
 
 
+@pytest.mark.slow
 def test_bare_languages_print_every_matrix_symmetric_with_zero_diagonal():
     result = run_cli("typology", "de,en,ja")  # the real entry point, bare languages = matrix
     assert result.returncode == 0, result.stderr
