@@ -61,9 +61,9 @@ class MaskedBatchNorm(nn.Module):
     normalised and counted in the batch statistics and the running averages, so padding neither counts nor
     changes anything; the other rows come out as 0. In training mode, a batch with a single real row (one
     value per channel: no batch variance, where ``nn.BatchNorm1d`` raises) is normalised with the running
-    statistics, as in eval mode, and does not update them. This is what happens to the global branch on the
-    last batch of one of an epoch; with ``batch_size=1`` throughout, the global branch's norm stays a fixed
-    affine map (running mean 0, variance 1 at initialisation), so use batches of two or more.
+    statistics, as in eval mode, and does not update them (its weight and bias still learn). This is what
+    happens to the global branch on an epoch's last batch of one; with ``batch_size=1`` throughout, the
+    global branch would keep its initial statistics (mean 0, variance 1), so use batches of two or more.
     """
 
     def __init__(self, dim: int) -> None:
