@@ -7,18 +7,18 @@ import torch
 
 from xling.errors import ConfigError
 from xling.models import FUSIONS, Encoder, build_fusion
-from xling.models.fusion import AIFFusion, resolve_layer
+from xling.models.fusion import AIFFusion, MaskedBatchNorm, resolve_layer
 
 # Options that make each method well-defined on a 3-layer encoder.
 FUSION_OPTIONS = {
     "last": {},
-    "aif": {"layer": 1},
+    "aif": {"layer": 1},  # norm=batch, the paper's design
     "scalar_mix": {},
     "mean": {},
     "concat": {"layer": -2},
 }
 VARIANTS = [(name, opts) for name, opts in FUSION_OPTIONS.items()] + [
-    ("aif", {"layer": 2, "norm": "batch"}),
+    ("aif", {"layer": 2, "norm": "layer"}),
     ("aif", {"layer": 2, "double": True, "reduction": 8}),
     ("aif", {"layer": 2, "gate_bias": 4.0}),
     ("mean", {"layers": [1, 3]}),
@@ -123,7 +123,15 @@ def test_aif_gate_bias_starts_from_the_last_layer(encoders, norm):
         gate = biased.gate(hidden, mask)[real]
         assert float(gate.min()) > 0.99 and float(gate.max()) < 1.0
         assert torch.allclose(biased(hidden, mask)[real], hidden[-1][real], atol=0.05)
-    assert build_fusion("aif", 16, 4, 2, gate_bias=3).local_branch.norm_out.bias.eq(1.5).all()
+    assert build_fusion("aif", 16, 4, 2, gate_bias=3, norm=norm).local_branch.norm_out.bias.eq(1.5).all()
+
+
+def test_aif_default_is_the_papers_batch_norm():
+    fusion = build_fusion("aif", 16, 4, 2)
+    assert isinstance(fusion.local_branch.norm_out, MaskedBatchNorm)
+    assert fusion.local_branch.down.out_features == 4  # r = 4
+    with pytest.raises(ConfigError, match="aif norm must be 'layer' or 'batch', not 'group'"):
+        build_fusion("aif", 16, 4, 2, norm="group")
 
 
 def test_scalar_mix_starts_as_the_mean_of_all_layers(encoders):

@@ -9,10 +9,13 @@ is (B, T) with 1 on real tokens. Every method is built as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from xling.errors import ConfigError
 from xling.registry import Registry
@@ -52,18 +55,40 @@ class LastLayer(nn.Module):
 
 
 class MaskedBatchNorm(nn.Module):
-    """BatchNorm over the real tokens of a (B, T, d) batch (padding neither counts nor changes)."""
+    """Batch norm whose statistics come from real rows only: tokens of a (B, T, d) batch, or sequences of (B, d).
+
+    ``mask`` is (B, T) for tokens or (B,) for sequences (default: every row is real). Only real rows are
+    normalised and counted in the batch statistics and the running averages, so padding neither counts nor
+    changes anything; the other rows come out as 0. In training mode, a batch with a single real row (one
+    value per channel: no batch variance, where ``nn.BatchNorm1d`` raises) is normalised with the running
+    statistics, as in eval mode, and does not update them (its weight and bias still learn). This is what
+    happens to the global branch on an epoch's last batch of one; with ``batch_size=1`` throughout, the
+    global branch would keep its initial statistics (mean 0, variance 1), so use batches of two or more.
+    """
 
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.norm = nn.BatchNorm1d(dim)
 
+    @property
+    def weight(self) -> nn.Parameter:
+        return self.norm.weight
+
+    @property
+    def bias(self) -> nn.Parameter:
+        return self.norm.bias
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if x.dim() == 2:
-            return self.norm(x)
-        keep = mask.bool()
-        out = torch.zeros_like(x)
-        out[keep] = self.norm(x[keep])
+        keep = torch.ones(x.shape[:-1], dtype=torch.bool, device=x.device) if mask is None else mask.bool()
+        rows = x[keep]
+        if self.training and rows.shape[0] < 2:
+            norm = self.norm
+            normed = F.batch_norm(rows, norm.running_mean, norm.running_var, norm.weight, norm.bias,
+                                  training=False, eps=norm.eps)
+        else:
+            normed = self.norm(rows)
+        out = normed.new_zeros(x.shape)
+        out[keep] = normed
         return out
 
 
@@ -82,6 +107,7 @@ class _Branch(nn.Module):
         return layer(x, mask) if self.batch_norm else layer(x)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(..., d) -> (..., d); ``mask`` marks the real rows (batch norm only; layer norm is per row)."""
         x = torch.relu(self._norm(self.norm_inner, self.down(x), mask))
         return self._norm(self.norm_out, self.up(x), mask)
 
@@ -91,15 +117,22 @@ class AIFFusion(nn.Module):
     """DLFA with the AIF gate (Chen et al. 2022): fuse the last layer X with layer k, Y.
 
     A = X + Y; M = sigmoid(local(A) + global(masked_mean(A))); Z = M * X + (1 - M) * Y.
-    ``local`` runs on every token, ``global`` on the sequence context, each two
-    projections with normalisation and ReLU (SENet / MS-CAM). ``norm='batch'``
-    uses batch norm over real tokens only; ``double=True`` is the factor-2
-    output of the attentional-feature-fusion reference code (2MX + 2(1-M)Y).
-    ``gate_bias`` (default 0, as in the paper) initialises the bias of each
-    branch's output normalisation to ``gate_bias / 2``, so the gate starts near
-    sigmoid(gate_bias): e.g. 4 starts at about 0.98, i.e. from the last layer
-    (the baseline), and lets training bring layer k in. It is an xling option
-    for short budgets, not part of the paper's method.
+    ``local`` runs on every token, ``global`` on the sequence context (the mean
+    of A over real tokens), each two per-token projections d -> d/r -> d
+    (MS-CAM's 1x1 convolutions, r = ``reduction``) with normalisation and ReLU
+    between. ``norm='batch'`` (default, the paper's design) is batch norm over
+    real tokens only (local branch) and over the batch's sequences (global
+    branch), see :class:`MaskedBatchNorm`. ``norm='layer'`` (an xling option;
+    the default before batch norm was) puts a LayerNorm on each branch's
+    output, which fixes the channel mean of the gate logits for every token:
+    the gate can trade channels but not move a whole token towards layer k.
+    ``double=True`` is the factor-2 output of the attentional-feature-fusion
+    reference code (2MX + 2(1-M)Y). ``gate_bias`` (default 0, as in the paper)
+    initialises the bias of each branch's output normalisation to
+    ``gate_bias / 2``, so the gate starts near sigmoid(gate_bias): e.g. 4
+    starts at about 0.98, i.e. from the last layer (the baseline), and lets
+    training bring layer k in. It is an xling option for short budgets, not
+    part of the paper's method.
     """
 
     def __init__(
@@ -108,7 +141,7 @@ class AIFFusion(nn.Module):
         num_layers: int,
         layer: int | None = None,
         reduction: int = 4,
-        norm: str = "layer",
+        norm: str = "batch",
         double: bool = False,
         gate_bias: float = 0.0,
     ) -> None:
@@ -121,17 +154,20 @@ class AIFFusion(nn.Module):
         self.local_branch = _Branch(hidden_size, reduction, norm)
         self.global_branch = _Branch(hidden_size, reduction, norm)
         for branch in (self.local_branch, self.global_branch):
-            out_norm = branch.norm_out.norm if isinstance(branch.norm_out, MaskedBatchNorm) else branch.norm_out
-            nn.init.constant_(out_norm.bias, float(gate_bias) / 2)
+            nn.init.constant_(branch.norm_out.bias, float(gate_bias) / 2)
         self.scale = 2.0 if double else 1.0
         self.last_gate: torch.Tensor | None = None  # kept for analysis (detached)
 
-    def gate(self, hidden_states: Sequence[torch.Tensor], attention_mask: torch.Tensor) -> torch.Tensor:
-        x, y = hidden_states[-1], hidden_states[self.layer]
-        a = x + y
+    def gate_logits(self, hidden_states: Sequence[torch.Tensor], attention_mask: torch.Tensor) -> torch.Tensor:
+        """local(A) + global(context): (B, T, d), the gate before the sigmoid."""
+        a = hidden_states[-1] + hidden_states[self.layer]
         local = self.local_branch(a, attention_mask)
-        context = self.global_branch(masked_mean(a, attention_mask)).unsqueeze(1)
-        return torch.sigmoid(local + context)
+        # the global branch's batch norm counts only sequences that have a real token
+        context = self.global_branch(masked_mean(a, attention_mask), attention_mask.bool().any(1))
+        return local + context.unsqueeze(1)
+
+    def gate(self, hidden_states: Sequence[torch.Tensor], attention_mask: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.gate_logits(hidden_states, attention_mask))
 
     def forward(self, hidden_states: Sequence[torch.Tensor], attention_mask: torch.Tensor) -> torch.Tensor:
         m = self.gate(hidden_states, attention_mask)
@@ -182,18 +218,39 @@ class ConcatProject(nn.Module):
         return self.proj(torch.cat([hidden_states[-1], hidden_states[self.layer]], dim=-1))
 
 
+# Options whose default changed: a model saved before the change recorded no value and was built with these.
+# (AIF's default norm was "layer" until the paper's batch norm became the default.)
+DEFAULTS_BEFORE_RECORDING: dict[str, dict[str, Any]] = {"aif": {"norm": "layer"}}
+
+_NOT_OPTIONS = {"self", "hidden_size", "num_layers", "layer"}
+
+
+def _parameters(name: str) -> Mapping[str, inspect.Parameter]:
+    return inspect.signature(FUSIONS.get(name).__init__).parameters
+
+
+def resolved_fusion_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with every default of the method filled in, so a saved spec does not depend on defaults."""
+    defaults = {key: param.default for key, param in _parameters(name).items()
+                if key not in _NOT_OPTIONS and param.default is not inspect.Parameter.empty}
+    return {**defaults, **options}
+
+
+def saved_fusion_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of a spec read from disk: a key it lacks takes the default it had when it was saved."""
+    return {**DEFAULTS_BEFORE_RECORDING.get(name, {}), **options}
+
+
 def build_fusion(name: str, hidden_size: int, num_layers: int, layer: int | None = None, **options) -> nn.Module:
     """Build a fusion module; ``layer`` goes to methods that take one."""
     cls = FUSIONS.get(name)
-    import inspect
-
-    params = inspect.signature(cls.__init__).parameters
+    params = _parameters(name)
     if layer is not None:
         if "layer" not in params:
             raise ConfigError(f"fusion {name!r} takes no fusion layer (got {layer})")
         options["layer"] = layer
     unknown = sorted(set(options) - set(params) - {"self"})
     if unknown:
-        allowed = sorted(set(params) - {"self", "hidden_size", "num_layers", "layer"})
+        allowed = sorted(set(params) - _NOT_OPTIONS)
         raise ConfigError(f"fusion {name!r} has no option(s) {unknown}; it takes {allowed or 'none'}")
     return cls(hidden_size=hidden_size, num_layers=num_layers, **options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from torch import nn
 
 from xling.errors import ConfigError
 from xling.models.encoder import Encoder
-from xling.models.fusion import build_fusion
+from xling.models.fusion import build_fusion, resolved_fusion_options, saved_fusion_options
 from xling.models.heads import HEADS, HeadOutput
 
 SPEC_FILE = "xling_model.json"
@@ -28,7 +28,11 @@ class HeadSpec:
 
 @dataclass
 class ModelSpec:
-    """Everything needed to rebuild a model around a saved encoder."""
+    """Everything needed to rebuild a model around a saved encoder.
+
+    ``build_model`` records every fusion option, defaults included, so a saved model does not depend on
+    today's defaults; a spec saved before that (e.g. AIF without ``norm``) is read with the old defaults.
+    """
 
     encoder: str
     fusion: str = "last"
@@ -39,7 +43,8 @@ class ModelSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ModelSpec":
         heads = {name: HeadSpec(**spec) for name, spec in data.get("heads", {}).items()}
-        return cls(**{**data, "heads": heads})
+        options = saved_fusion_options(data.get("fusion", "last"), data.get("fusion_options", {}))
+        return cls(**{**data, "heads": heads, "fusion_options": options})
 
 
 class XlingModel(nn.Module):
@@ -103,6 +108,7 @@ def build_model(spec: ModelSpec, encoder: Encoder | None = None) -> XlingModel:
     encoder = encoder if encoder is not None else Encoder.from_pretrained(spec.encoder)
     fusion = build_fusion(spec.fusion, encoder.hidden_size, encoder.num_layers, spec.fusion_layer,
                           **spec.fusion_options)
+    spec = replace(spec, fusion_options=resolved_fusion_options(spec.fusion, spec.fusion_options))
     heads = {task: make_head(head, encoder.hidden_size) for task, head in spec.heads.items()}
     return XlingModel(encoder, fusion, heads, spec)
 
