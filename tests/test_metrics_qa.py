@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from xling.metrics import METRICS
 from xling.metrics.qa import (
+    MLQA_LANGUAGES,
+    QA_METRICS,
     QA_NORMALISATION,
+    QALanguageError,
     answer_tokens,
     exact_match_score,
     f1_score,
@@ -75,15 +79,90 @@ def test_mlqa_hindi_no_articles_danda_removed():
         ("es", "El perro de los abuelos y la casa de Elena", "perro de abuelos y casa de elena"),
         ("de", "Der Hund und die Katze eines Mannes im Derby", "hund und katze mannes im derby"),
         ("vi", "Cái bàn của tôi là những chiếc ghế", "bàn tôi ghế"),
-        # word-initial ال removed; "مال" has no initial ال and is kept
-        ("ar", "الكتاب الجديد مال", "كتاب جديد مال"),
-        ("ar", "المال", "مال"),
-        # unknown language: no articles, whitespace tokens
-        ("fr", "Le chat", "le chat"),
     ],
 )
-def test_mlqa_articles(lang, text, expected):
-    assert normalize_answer(text, lang=lang, mode="mlqa") == expected
+@pytest.mark.parametrize("mode", ["mlqa", "mlqa_word_initial"])
+def test_mlqa_articles(lang, text, expected, mode):
+    assert normalize_answer(text, lang=lang, mode=mode) == expected
+
+
+# --- mlqa mode: Arabic, official quirk vs word-initial ------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "official", "word_initial"),
+    [
+        # every ال becomes a space: the two articles, and the ا+ل ending "مال" (م ا ل)
+        ("الكتاب الجديد مال", "كتاب جديد م", "كتاب جديد مال"),
+        # "المال" = ال + م + ال: both replaced officially, only the first word-initially
+        ("المال", "م", "مال"),
+        # a clitic before the article: "فالكتاب" (and the book) splits in two officially
+        ("فالكتاب", "ف كتاب", "فالكتاب"),
+        # "لا" (ل then ا) is not "ال": untouched in both
+        ("سلام", "سلام", "سلام"),
+    ],
+)
+def test_arabic_article_official_replaces_every_al(text, official, word_initial):
+    assert normalize_answer(text, lang="ar", mode="mlqa") == official
+    assert normalize_answer(text, lang="ar", mode="mlqa_word_initial") == word_initial
+
+
+def test_arabic_official_equals_the_official_regex_on_random_strings():
+    # the official remove_articles for ar is re.sub('\\sال^|ال', ' ', text) after lower-casing
+    # and punctuation removal; letters, spaces and ال are drawn so that ال lands everywhere
+    import random
+    import re
+
+    rng = random.Random(0)
+    pieces = ["ال", "ا", "ل", "م", "ك", "ت", "ب", " ", "  ", "\n", "A", ".", "،"]
+    for _ in range(500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        cleaned = "".join(ch for ch in text.lower() if ch not in ".،")
+        assert answer_tokens(text, "ar", "mlqa") == re.sub("\\sال^|ال", " ", cleaned).split(), text
+
+
+def test_arabic_scores_differ_between_official_and_word_initial():
+    # "والكتاب" vs gold "الكتاب": official ["و", "كتاب"] vs ["كتاب"] -> P 1/2, R 1 -> F1 2/3;
+    # word-initial ["والكتاب"] vs ["كتاب"] -> no common token -> 0
+    assert f1_score("والكتاب", "الكتاب", lang="ar", mode="mlqa") == pytest.approx(2 / 3)
+    assert f1_score("والكتاب", "الكتاب", lang="ar", mode="mlqa_word_initial") == 0.0
+    # "سعيد" vs gold "سعيد خالد": official gold ["سعيد", "خ", "د"] -> P 1, R 1/3 -> F1 1/2;
+    # word-initial gold ["سعيد", "خالد"] -> P 1, R 1/2 -> F1 2/3
+    assert f1_score("سعيد", "سعيد خالد", lang="ar", mode="mlqa") == pytest.approx(1 / 2)
+    assert f1_score("سعيد", "سعيد خالد", lang="ar", mode="mlqa_word_initial") == pytest.approx(2 / 3)
+    # "مال" (money) vs gold "م": equal officially (both "م"), not word-initially
+    assert exact_match_score("مال", "م", lang="ar", mode="mlqa") == 1.0
+    assert exact_match_score("مال", "م", lang="ar", mode="mlqa_word_initial") == 0.0
+
+
+def test_arabic_corpus_scores_official_by_hand():
+    references = {"q1": ["الكتاب"], "q2": ["سعيد خالد", "خالد"], "q3": ["المال"]}
+    predictions = {"q1": "والكتاب", "q2": "سعيد", "q3": "مال"}
+    # official: q1 EM 0, F1 2/3; q2 gold 1: F1 1/2, gold 2 ("خ د"): no common -> max 1/2; q3 "م" == "م": EM 1, F1 1
+    # EM = 1/3 -> 33.33 %; F1 = (2/3 + 1/2 + 1) / 3 = 13/18 -> 72.22 %
+    official = score_qa(predictions, references, lang="ar", mode="mlqa")
+    assert official["exact_match"] == pytest.approx(100 / 3)
+    assert official["f1"] == pytest.approx(1300 / 18)
+    # word-initial: q1 0 / 0; q2 max(2/3, 0) = 2/3; q3 "مال" == "مال": EM 1, F1 1
+    # EM = 1/3; F1 = (0 + 2/3 + 1) / 3 = 5/9 -> 55.56 %
+    corrected = score_qa(predictions, references, lang="ar", mode="mlqa_word_initial")
+    assert corrected["exact_match"] == pytest.approx(100 / 3)
+    assert corrected["f1"] == pytest.approx(500 / 9)
+
+
+# --- mlqa mode: languages --------------------------------------------------------
+
+
+def test_official_mlqa_refuses_languages_it_has_no_rule_for():
+    with pytest.raises(QALanguageError, match="no rule for language 'fr'"):
+        normalize_answer("Le chat", lang="fr", mode="mlqa")
+    with pytest.raises(QALanguageError, match="no rule for language 'fr'"):
+        score_qa({}, {"q": ["x"]}, lang="fr", mode="mlqa")
+    # the corrected variant scores them with no articles and whitespace tokens
+    assert normalize_answer("Le chat", lang="fr", mode="mlqa_word_initial") == "le chat"
+    # the official languages all work, region tags included
+    for lang in (*MLQA_LANGUAGES, "zh-CN"):
+        assert answer_tokens("x", lang=lang, mode="mlqa") == ["x"]
 
 
 def test_mlqa_articles_are_language_specific():
@@ -226,6 +305,18 @@ def test_score_qa_rejects_empty_references_and_empty_gold_lists():
         score_qa({"q": "x"}, {"q": []})
 
 
-def test_normalisation_description_covers_both_modes():
-    assert set(QA_NORMALISATION) == {"squad", "mlqa"}
-    assert all(isinstance(v, str) and v for v in QA_NORMALISATION.values())
+def test_normalisation_descriptions_say_which_is_official():
+    assert set(QA_NORMALISATION) == {"squad", "mlqa", "mlqa_word_initial"}
+    assert "verbatim" in QA_NORMALISATION["mlqa"] and "inside words" in QA_NORMALISATION["mlqa"]
+    assert "not the official" in QA_NORMALISATION["mlqa_word_initial"]
+
+
+def test_registered_qa_metrics_score_with_their_mode():
+    assert QA_METRICS == {"squad": "qa_squad", "mlqa": "qa_mlqa", "mlqa_word_initial": "qa_mlqa_word_initial"}
+    for mode, name in QA_METRICS.items():
+        assert METRICS.get(name).description == QA_NORMALISATION[mode]
+    # one question where the Arabic variants differ (F1 2/3 against 0, see above)
+    official = METRICS.get("qa_mlqa").compute(["والكتاب"], [["الكتاب"]], lang="ar")
+    corrected = METRICS.get("qa_mlqa_word_initial").compute(["والكتاب"], [["الكتاب"]], lang="ar")
+    assert official == {"exact_match": 0.0, "f1": pytest.approx(200 / 3)}
+    assert corrected == {"exact_match": 0.0, "f1": 0.0}

@@ -1,15 +1,21 @@
 """Extractive-QA scoring (exact match and token F1) matching the official scripts.
 
-Two normalisation modes are supported:
+Three normalisation modes, each registered as metric ``qa_<mode>``:
 
 * ``"squad"`` -- SQuAD v1.1 ``evaluate-v1.1.py``, which google-research/xtreme
   uses for XQuAD and TyDiQA-GoldP. ``lang`` is ignored: every language gets
   English article removal and whitespace tokenisation (so e.g. an unspaced
   Chinese answer is a single token and its F1 is close to EM).
-* ``"mlqa"`` -- ``mlqa_evaluation_v1.py`` (facebookresearch/MLQA), with
-  per-language articles and mixed segmentation for Chinese.
+* ``"mlqa"`` -- ``mlqa_evaluation_v1.py`` (facebookresearch/MLQA), which XTREME
+  runs for MLQA, verbatim: per-language articles, mixed segmentation for
+  Chinese, and its Arabic quirk (every ``ال`` is replaced, even inside a word).
+  Like the script, it refuses languages it has no rule for.
+* ``"mlqa_word_initial"`` -- the same, except that Arabic ``ال`` is removed only
+  where it starts a word (what the official pattern was evidently meant to do),
+  and unknown languages get no articles and whitespace tokens. Its Arabic
+  scores are not comparable with published MLQA / XTREME numbers.
 
-Both modes apply the steps in the official order:
+All modes apply the steps in the official order:
 lower-case -> remove punctuation -> remove articles -> tokenise.
 """
 
@@ -21,20 +27,31 @@ import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from xling.errors import XlingError
 from xling.metrics import METRICS, Metric
 
-MODES = ("squad", "mlqa")
+MODES = ("squad", "mlqa", "mlqa_word_initial")
+# the languages mlqa_evaluation_v1.py has rules for (it raises on any other)
+MLQA_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
 
+_MLQA_COMMON = (
+    "lower-case; drop Unicode category P and string.punctuation; drop whole-word articles "
+    "(en a/an/the, es, de, vi lists; hi, zh none); zh: one token per CJK char U+4E00-U+9FA5, "
+    "other runs whitespace-split; others: whitespace tokens"
+)
 QA_NORMALISATION: dict[str, str] = {
     "squad": (
         "SQuAD v1.1 evaluate script (XTREME XQuAD/TyDiQA-GoldP): lower-case; drop "
         "string.punctuation; drop whole-word a/an/the; whitespace tokens"
     ),
     "mlqa": (
-        "MLQA mlqa_evaluation_v1.py: lower-case; drop Unicode category P and "
-        "string.punctuation; drop per-language articles (en, es, de, vi; ar: "
-        "word-initial 'ال'); zh: one token per CJK char U+4E00-U+9FA5, other "
-        "runs whitespace-split; other languages: whitespace tokens"
+        "MLQA mlqa_evaluation_v1.py verbatim (as XTREME): " + _MLQA_COMMON + "; ar: every 'ال' "
+        "replaced by a space, inside words too (the official regex's quirk); languages other "
+        "than " + " ".join(MLQA_LANGUAGES) + " are an error"
+    ),
+    "mlqa_word_initial": (
+        "MLQA normalisation with Arabic corrected, not the official script: " + _MLQA_COMMON
+        + "; ar: 'ال' removed only at the start of a word; other languages: no articles"
     ),
 }
 
@@ -46,14 +63,26 @@ _MLQA_ARTICLES = {
     "de": re.compile(r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b"),
     "vi": re.compile(r"\b(của|là|cái|chiếc|những)\b"),
 }
-# Official regex is '\sال^|ال'; see _remove_mlqa_articles for why we differ.
-_ARABIC_ARTICLE = re.compile(r"(^|\s)ال")
+# The official pattern: its first branch can never match ('^' after three characters
+# without MULTILINE), so every "ال" is replaced by a space.
+_ARABIC_ARTICLE_OFFICIAL = re.compile(r"\sال^|ال")
+_ARABIC_ARTICLE_WORD_INITIAL = re.compile(r"(^|\s)ال")
 _CJK_CHAR = re.compile(r"[\u4e00-\u9fa5]")  # the official (narrow) range
+
+
+class QALanguageError(XlingError, ValueError):
+    """The official MLQA normalisation has no rule for this language."""
 
 
 def _check_mode(mode: str) -> None:
     if mode not in MODES:
         raise ValueError(f"unknown QA normalisation mode {mode!r}; expected one of {MODES}")
+
+
+def _check_language(lang: str, mode: str) -> None:
+    if mode == "mlqa" and _base_lang(lang) not in MLQA_LANGUAGES:
+        raise QALanguageError(f"qa_mlqa: the official MLQA script has no rule for language {lang!r} (it knows "
+                              f"{' '.join(MLQA_LANGUAGES)}); qa_mlqa_word_initial scores others with no articles")
 
 
 def _base_lang(lang: str) -> str:
@@ -65,16 +94,19 @@ def _is_mlqa_punct(ch: str) -> bool:
     return ch in _ASCII_PUNCT or unicodedata.category(ch).startswith("P")
 
 
-def _remove_mlqa_articles(text: str, lang: str) -> str:
-    """Per-language article removal (hi, zh and unknown languages: none).
+def _remove_mlqa_articles(text: str, lang: str, mode: str) -> str:
+    """Per-language article removal (hi, zh and, in ``mlqa_word_initial``, unknown languages: none).
 
     Arabic: the official pattern ``'\\sال^|ال'`` has a dead first branch, so it
-    replaces *every* ``ال`` by a space, even inside words. As specified for
-    xling we remove ``ال`` only where it starts a word (keeping the whitespace
-    before it), which is what the official pattern was evidently meant to do.
+    replaces *every* ``ال`` by a space, even inside words (``"فالكتاب"`` ->
+    ``"ف كتاب"``, ``"مال"`` -> ``"م"``); mode ``mlqa`` does exactly that. Mode
+    ``mlqa_word_initial`` removes ``ال`` only where it starts a word (keeping
+    the whitespace before it).
     """
     if lang == "ar":
-        return _ARABIC_ARTICLE.sub(r"\1", text)
+        if mode == "mlqa":
+            return _ARABIC_ARTICLE_OFFICIAL.sub(" ", text)
+        return _ARABIC_ARTICLE_WORD_INITIAL.sub(r"\1", text)
     pattern = _MLQA_ARTICLES.get(lang)
     return pattern.sub(" ", text) if pattern else text
 
@@ -101,16 +133,19 @@ def answer_tokens(text: str, lang: str = "en", mode: str = "squad") -> list[str]
     Order, as in the official scripts: lower-case, remove punctuation, remove
     articles, tokenise. For MLQA ``zh`` this means punctuation is deleted
     *before* ``mixed_segmentation`` runs (so ``"ab,cd"`` gives ``["abcd"]``,
-    not ``["ab", "cd"]``) and no articles are removed.
+    not ``["ab", "cd"]``) and no articles are removed. The official scripts
+    compare and split the tokens joined by spaces; tokens never hold
+    whitespace, so comparing the lists is the same.
     """
     _check_mode(mode)
     text = text.lower()
     if mode == "squad":
         text = "".join(ch for ch in text if ch not in _ASCII_PUNCT)
         return _SQUAD_ARTICLES.sub(" ", text).split()
+    _check_language(lang, mode)
     lang = _base_lang(lang)
     text = "".join(ch for ch in text if not _is_mlqa_punct(ch))
-    text = _remove_mlqa_articles(text, lang)
+    text = _remove_mlqa_articles(text, lang, mode)
     return _mixed_segmentation(text) if lang == "zh" else text.split()
 
 
@@ -158,6 +193,8 @@ def score_qa(
     in ``references`` are ignored. A single string is accepted as one gold answer.
     """
     _check_mode(mode)
+    if mode != "squad":
+        _check_language(lang, mode)
     if not references:
         raise ValueError("score_qa: references is empty")
     em_total = f1_total = 0.0
@@ -184,8 +221,9 @@ def score_qa(
 
 
 # --- registry entries: one metric per normalisation mode ----------------------------
-# The metric's name (``qa_squad`` / ``qa_mlqa``) is what a task declares and what
-# results.json records as ``task.metric``, so every score says how it was normalised.
+# The metric's name (``qa_squad`` / ``qa_mlqa`` / ``qa_mlqa_word_initial``) is what a task
+# declares and what results.json records as ``task.metric``, so every score says how it
+# was normalised.
 
 
 def _qa_metric(mode: str) -> Metric:
