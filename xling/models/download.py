@@ -118,7 +118,8 @@ def download_model(name: str, directory: str | Path, *, force: bool = False, whe
             verification = {"skipped": "--no-verify"}
         manifest = {
             "schema": "xling.model-build/1", "model": recipe.name, "build_version": BUILD_VERSION,
-            "xling_version": __version__, "sources": recipe.sources(), "n_parameters": n_parameters,
+            "xling_version": __version__, "sources": recipe.sources(),
+            "wheel_files": {pin.project: paths[pin].name for pin in recipe.wheels}, "n_parameters": n_parameters,
             "missing_vs_bertmodel": ["pooler.dense.weight", "pooler.dense.bias"],
             "verification": verification,
             "outputs": {f: sha256_file(staging / f) for f in OUTPUT_FILES},
