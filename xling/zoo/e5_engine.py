@@ -196,7 +196,7 @@ def _compile(source: Path, reasons: list[str]) -> Path:
 
 def checkpoint_embeddings(checkpoint: Path, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
     """L2-normalised mean-pooled last-layer embeddings from xling's encoder, and the token count of each text."""
-    from xling.embed import load_sentence_encoder
+    from xling.retrieval.embed import load_sentence_encoder
 
     encoder = load_sentence_encoder(model=str(checkpoint), progress=False, max_length=512, batch_size=16,
                                     device=_cpu())  # float32 on CPU: no TF32 or autocast between us and the check

