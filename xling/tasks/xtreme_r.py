@@ -1,7 +1,11 @@
-"""XTREME-R tasks with data here: XCOPA (multiple choice) and Tatoeba (retrieval), one declaration each."""
+"""XTREME(-R) tasks with data here: XCOPA (multiple choice), Tatoeba and BUCC (retrieval), one declaration each."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from xling.metrics import METRICS, Metric
 from xling.tasks.base import MULTIPLE_CHOICE, RETRIEVAL, HubSource, LocalPattern, Task
 from xling.tasks.xtreme import HF_SPLITS
 
@@ -71,4 +75,27 @@ TATOEBA = Task(
     options={"lang3": TATOEBA_CODES},
 )
 
-TASKS = (XCOPA, TATOEBA)
+
+def _bitext_f1(predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, float]:
+    from xling.bucc import mining_f1  # the implementation lives with the mining code (imported on use)
+
+    return mining_f1(predictions, references)
+
+
+METRICS.register("bitext_f1", Metric("bitext_f1", "f1", _bitext_f1,
+                                     "mined (xx id, en id) pairs against the gold pairs: F1, precision, recall"))
+
+BUCC = Task(
+    name="bucc",
+    kind=RETRIEVAL,
+    description="BUCC 2018 bitext mining xx -> English: margin-scored candidates, threshold chosen on dev, F1 "
+                "(score with `xling retrieve --task bucc`)",
+    languages=("de", "fr", "ru", "zh"),
+    metric="bitext_f1",
+    # XTREME's file names (BUCC's own: training -> dev); .en and .gold files lie next to each
+    local=(LocalPattern("**/{lang}-en.{split}.{lang}", splits=("dev", "test")),),
+    reference="Zweigenbaum et al. 2018 (BUCC shared task); margin: Artetxe & Schwenk 2019 (arXiv 1811.01136); "
+              "XTREME (Hu et al. 2020)",
+)
+
+TASKS = (XCOPA, TATOEBA, BUCC)

@@ -1,0 +1,469 @@
+"""BUCC 2018 bitext mining: find the translation pairs hidden in two monolingual corpora, scored by F1.
+
+The recipe is XTREME's (google-research/xtreme ``third_party/utils_retrieve.py``,
+after LASER; Artetxe & Schwenk 2019, arXiv 1811.01136), re-implemented in numpy
+with exact nearest neighbours:
+
+- sentence vectors are L2-normalised; each xx sentence's ``k`` nearest English
+  sentences by cosine, and each English sentence's ``k`` nearest xx ones (k = 4);
+- ratio margin: ``score(x, y) = cos(x, y) / ((mean cos of x's k neighbours + mean
+  cos of y's k neighbours) / 2)`` (``distance`` subtracts instead, ``absolute`` is the cosine);
+- candidates, mode ``max`` (XTREME's default): each xx sentence's best English
+  neighbour by margin and each English sentence's best xx neighbour, all sorted by
+  score and kept greedily so that no sentence is used twice; scores <= 0 are
+  dropped (XTREME mines with threshold 0). ``fwd``, ``bwd`` and ``intersect`` are
+  XTREME's other modes;
+- identical sentences are embedded once, and a text that occurs more than once
+  is never proposed (it has no single id), as XTREME's ``read_sent2id``;
+- threshold: candidates sorted by score, the prefix with the best F1 against the
+  gold pairs; the threshold is the midpoint of its last score and the next one;
+  pairs with a score >= threshold are extracted (``bucc_optimize`` / ``bucc_extract``).
+
+Protocol: the threshold is chosen on the gold-bearing dev (BUCC "training")
+portion and applied to the test portion. Where no test portion with gold exists
+(BUCC's test gold was never public), the dev portion is split, seeded, into a
+threshold-selection part and a held-out part, disjoint by sentence ids: gold
+pairs are dealt to the parts whole, the other sentences of each side one by one
+in the same share, so both parts keep the corpus' density of translations. Each
+part is mined on its own. ``f1_dev_oracle`` is what XTREME prints for dev: the
+whole dev portion mined and thresholded on its own gold (optimistic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xling.config import _opt, field_names, load_yaml, overrides_from_args
+from xling.errors import ConfigError, DataError, MissingDataError
+from xling.results import LanguageScore, Results, averages, environment
+
+log = logging.getLogger("xling")
+
+MODES = ("max", "intersect", "fwd", "bwd")
+MARGINS = {"ratio": lambda a, b: a / b, "distance": lambda a, b: a - b, "absolute": lambda a, b: a}
+
+Pair = tuple[str, str]
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass
+class Portion:
+    """One mining problem: xx and English sentences (ids, texts) and the gold pairs (xx id, English id) among them."""
+
+    lang: str
+    source_ids: list[str]
+    source: list[str]
+    target_ids: list[str]
+    target: list[str]
+    gold: set[Pair]
+    where: str
+
+    def describe(self) -> str:
+        return f"{len(self.source)} {self.lang} / {len(self.target)} en sentences, {len(self.gold)} gold pairs"
+
+
+def read_sentences(path: Path) -> tuple[list[str], list[str]]:
+    """``<id><TAB><sentence>`` lines -> (ids, sentences)."""
+    from xling.tasks.readers import read_lines
+
+    ids, texts, seen = [], [], set()
+    for number, line in read_lines(path):
+        sid, tab, text = line.partition("\t")
+        if not tab or not sid.strip():
+            raise DataError(f"{path}:{number}: expected <id><TAB><sentence>, got {line[:80]!r}")
+        if sid in seen:
+            raise DataError(f"{path}:{number}: sentence id {sid!r} occurs twice")
+        seen.add(sid)
+        ids.append(sid)
+        texts.append(text.strip())
+    if not ids:
+        raise DataError(f"{path} is empty")
+    return ids, texts
+
+
+def read_gold(path: Path, source_ids: Iterable[str], target_ids: Iterable[str]) -> set[Pair]:
+    """``<xx id><TAB><en id>`` lines; every id must name a sentence of the two text files."""
+    from xling.tasks.readers import read_lines
+
+    sources, targets, gold = set(source_ids), set(target_ids), set()
+    for number, line in read_lines(path):
+        parts = line.split("\t")
+        if len(parts) != 2 or parts[0] not in sources or parts[1] not in targets:
+            raise DataError(f"{path}:{number}: expected <xx id><TAB><en id> of sentences in the text files, "
+                            f"got {line[:80]!r}")
+        gold.add((parts[0], parts[1]))
+    return gold
+
+
+def load_portion(task: Any, lang: str, split: str, data_dir: str | Path, *, required: bool = True) -> Portion | None:
+    """``{lang}-en.{split}.{lang|en|gold}`` below ``data_dir``; None (when not ``required``) if it or its gold is missing."""
+    from xling.tasks.data import find_local
+
+    match, tried = find_local(task, lang, split, data_dir)
+    if match is None:
+        if not required:
+            return None
+        raise MissingDataError(f"no {task.name} {split} data for {lang!r} below {data_dir}. Tried:\n  " + "\n  ".join(tried))
+    path = match.paths[0]
+    gz = ".gz" if path.name.endswith(".gz") else ""
+    stem = path.name.removesuffix(gz).rsplit(".", 1)[0]
+    english, gold_path = path.with_name(f"{stem}.en{gz}"), path.with_name(f"{stem}.gold{gz}")
+    for needed in (english, gold_path):
+        if not needed.is_file():
+            if not required and needed == gold_path:
+                return None
+            raise MissingDataError(f"{path} has no {'English side' if needed == english else 'gold pairs'}: "
+                                   f"{needed} is missing")
+    source_ids, source = read_sentences(path)
+    target_ids, target = read_sentences(english)
+    gold = read_gold(gold_path, source_ids, target_ids)
+    if not gold:
+        raise DataError(f"{gold_path} has no gold pairs")
+    return Portion(lang, source_ids, source, target_ids, target, gold, str(path.resolve()).removesuffix(gz)
+                   .rsplit(".", 1)[0] + f".{{{lang},en,gold}}")
+
+
+def split_portion(portion: Portion, share: float, seed: int) -> tuple[Portion, Portion]:
+    """(selection part, held-out part), disjoint by sentence ids; see the module docstring."""
+    rng = random.Random(seed)
+    pairs = sorted(portion.gold)
+    rng.shuffle(pairs)
+    chosen = set(pairs[:round(share * len(pairs))])
+    if not chosen or chosen == set(pairs):
+        raise ConfigError(f"selection_share {share} of {len(pairs)} gold pairs leaves a part without gold pairs")
+    in_gold_source = {s for s, _ in portion.gold}
+    in_gold_target = {t for _, t in portion.gold}
+
+    def deal(ids: list[str], gold_ids: set[str], chosen_ids: set[str]) -> set[str]:
+        others = [i for i in ids if i not in gold_ids]
+        rng.shuffle(others)
+        return chosen_ids | set(others[:round(share * len(others))])
+
+    source_keep = deal(portion.source_ids, in_gold_source, {s for s, _ in chosen})
+    target_keep = deal(portion.target_ids, in_gold_target, {t for _, t in chosen})
+
+    def part(selected: bool, name: str) -> Portion:
+        src = [i for i, sid in enumerate(portion.source_ids) if (sid in source_keep) == selected]
+        trg = [j for j, tid in enumerate(portion.target_ids) if (tid in target_keep) == selected]
+        return Portion(portion.lang, [portion.source_ids[i] for i in src], [portion.source[i] for i in src],
+                       [portion.target_ids[j] for j in trg], [portion.target[j] for j in trg],
+                       chosen if selected else portion.gold - chosen, f"{portion.where} ({name}, seed {seed})")
+
+    return part(True, "selection part"), part(False, "held-out part")
+
+
+# ---------------------------------------------------------------- mining
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float64; zero rows stay zero)."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)
+
+
+def knn(queries: np.ndarray, keys: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest keys of every query by dot product: (similarities, indices), both (N, k), best first."""
+    k = min(k, len(keys))
+    sims, inds = np.empty((len(queries), k)), np.empty((len(queries), k), dtype=np.int64)
+    for start in range(0, len(queries), chunk):
+        block = queries[start:start + chunk] @ keys.T
+        top = np.argpartition(-block, k - 1, axis=1)[:, :k] if k < len(keys) else np.tile(np.arange(k), (len(block), 1))
+        top_sims = np.take_along_axis(block, top, axis=1)
+        order = np.argsort(-top_sims, axis=1, kind="stable")
+        sims[start:start + chunk] = np.take_along_axis(top_sims, order, axis=1)
+        inds[start:start + chunk] = np.take_along_axis(top, order, axis=1)
+    return sims, inds
+
+
+def mine(x: np.ndarray, y: np.ndarray, *, k: int = 4, mode: str = "max",
+         margin: str = "ratio") -> list[tuple[int, int, float]]:
+    """Candidate pairs (row of x, row of y, margin score) in the order XTREME's ``mine_bitext`` writes them."""
+    if mode not in MODES or margin not in MARGINS:
+        raise ConfigError(f"mode must be one of {', '.join(MODES)} and margin one of {', '.join(MARGINS)}; "
+                          f"got {mode!r}, {margin!r}")
+    if not len(x) or not len(y):
+        raise ConfigError("mining needs sentences on both sides")
+    x, y, score = unit(x), unit(y), MARGINS[margin]
+    fwd_sims, fwd_inds = knn(x, y, k)
+    bwd_sims, bwd_inds = knn(y, x, k)
+    fwd_mean, bwd_mean = fwd_sims.mean(axis=1), bwd_sims.mean(axis=1)
+    fwd_scores = score(fwd_sims, (fwd_mean[:, None] + bwd_mean[fwd_inds]) / 2)
+    bwd_scores = score(bwd_sims, (bwd_mean[:, None] + fwd_mean[bwd_inds]) / 2)
+    fwd_pick, bwd_pick = fwd_scores.argmax(axis=1), bwd_scores.argmax(axis=1)
+    rows_x, rows_y = np.arange(len(x)), np.arange(len(y))
+    fwd_best, fwd_top = fwd_inds[rows_x, fwd_pick], fwd_scores[rows_x, fwd_pick]
+    bwd_best, bwd_top = bwd_inds[rows_y, bwd_pick], bwd_scores[rows_y, bwd_pick]
+    if mode == "fwd":
+        return [(i, int(j), float(s)) for i, (j, s) in enumerate(zip(fwd_best, fwd_top))]
+    if mode == "bwd":
+        return [(int(i), j, float(s)) for j, (i, s) in enumerate(zip(bwd_best, bwd_top))]
+    if mode == "intersect":
+        return [(i, int(j), float(fwd_top[i])) for i, j in enumerate(fwd_best) if bwd_best[j] == i]
+    sources = np.concatenate([rows_x, bwd_best])
+    targets = np.concatenate([fwd_best, rows_y])
+    scores = np.concatenate([fwd_top, bwd_top])
+    seen_x, seen_y, out = set(), set(), []
+    for n in np.argsort(-scores, kind="stable"):
+        i, j = int(sources[n]), int(targets[n])
+        if i in seen_x or j in seen_y:
+            continue
+        seen_x.add(i)  # taken even when the score is dropped below, as XTREME does
+        seen_y.add(j)
+        if scores[n] > 0:
+            out.append((i, j, float(scores[n])))
+    return out
+
+
+def mine_portion(portion: Portion, x: np.ndarray, y: np.ndarray, **options: Any) -> dict[Pair, float]:
+    """Candidates of a portion by sentence ids -> score; ``x``/``y`` hold one vector per sentence (row-aligned)."""
+    def unique(texts: list[str]) -> tuple[list[int], Counter]:
+        first: dict[str, int] = {}
+        for i, text in enumerate(texts):
+            first.setdefault(text, i)
+        return list(first.values()), Counter(texts)
+
+    src_rows, src_count = unique(portion.source)
+    trg_rows, trg_count = unique(portion.target)
+    candidates: dict[Pair, float] = {}
+    for a, b, score in mine(x[src_rows], y[trg_rows], **options):
+        i, j = src_rows[a], trg_rows[b]
+        if src_count[portion.source[i]] > 1 or trg_count[portion.target[j]] > 1:
+            continue  # a repeated text has no single id
+        pair = (portion.source_ids[i], portion.target_ids[j])
+        candidates[pair] = max(score, candidates.get(pair, score))
+    return candidates
+
+
+# ---------------------------------------------------------------- threshold and F1
+
+
+def pair_scores(predicted: Iterable[Pair], gold: Iterable[Pair]) -> dict[str, float]:
+    """Precision, recall and F1 (percent) of predicted pairs against gold pairs."""
+    predicted, gold = set(predicted), set(gold)
+    if not gold:
+        raise ValueError("F1 against an empty set of gold pairs is undefined")
+    correct = len(predicted & gold)
+    if not correct:
+        return {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+    precision, recall = correct / len(predicted), correct / len(gold)
+    return {"precision": 100 * precision, "recall": 100 * recall,
+            "f1": 100 * 2 * precision * recall / (precision + recall)}
+
+
+def mining_f1(predictions: Sequence[Pair], references: Sequence[Pair]) -> dict[str, float]:
+    """The ``bitext_f1`` metric: extracted pairs against gold pairs (each a (source id, target id) pair)."""
+    return pair_scores(map(tuple, predictions), map(tuple, references))
+
+
+def optimise_threshold(candidates: dict[Pair, float], gold: set[Pair]) -> float:
+    """The threshold of the best-F1 prefix of the score-sorted candidates (0 when none is correct, as XTREME)."""
+    items = sorted(candidates.items(), key=lambda item: -item[1])
+    threshold, best, correct = 0.0, 0.0, 0
+    for n, (pair, score) in enumerate(items, start=1):
+        correct += pair in gold
+        if not correct:
+            continue
+        precision, recall = correct / n, correct / len(gold)
+        f1 = 2 * precision * recall / (precision + recall)
+        if f1 > best:  # XTREME takes the midpoint with the next score (and fails when there is none)
+            best, threshold = f1, (score + items[n][1]) / 2 if n < len(items) else score
+    return threshold
+
+
+def extract(candidates: dict[Pair, float], threshold: float) -> dict[Pair, float]:
+    return {pair: score for pair, score in candidates.items() if score >= threshold}
+
+
+# ---------------------------------------------------------------- xling retrieve --task bucc
+
+
+@dataclass(frozen=True)
+class BuccConfig:
+    """``xling retrieve --task bucc`` (every field is a flag and a YAML key)."""
+
+    task: str = _opt("bucc", "mining task")
+    model: str | None = _opt(None, "Hugging Face encoder id or checkpoint directory (raw model)")
+    run: str | None = _opt(None, "a run directory of xling train: use its fine-tuned encoder (and fusion)")
+    layer: int | None = _opt(None, "embed with this hidden state (0 = embeddings .. L, or negative)")
+    fusion: str | None = _opt(None, "embed with this fusion (raw model: last or mean; default: the run's, or last)")
+    fusion_layer: int | None = _opt(None, "the fusion's lower layer, where it takes one")
+    fusion_options: dict = _opt({}, "extra fusion options", flag="fusion-option", metavar="KEY=VALUE")
+    data_dir: str | None = _opt(None, "folder holding {xx}-en.{dev,test}.{xx,en,gold} files (any depth)")
+    languages: list = _opt([], "languages; default: every BUCC language with a dev portion in --data-dir")
+    neighbourhood: int = _opt(4, "bucc: k nearest neighbours of the margin (XTREME: 4)")
+    candidates: str = _opt("max", "bucc: candidate mode: max (XTREME's), intersect, fwd, bwd")
+    margin: str = _opt("ratio", "bucc: margin: ratio (XTREME's), distance, absolute")
+    seed: int = _opt(0, "bucc: seed of the split of dev into selection / held-out parts (when no test gold)")
+    selection_share: float = _opt(0.5, "bucc: share of dev used to choose the threshold (when no test gold)")
+    max_seq_length: int = _opt(128, "sub-word limit per sentence")
+    batch_size: int = _opt(64, "sentences per batch")
+    output_dir: str | None = _opt(None, "write results.json (and predictions/) here")
+    save_predictions: bool = _opt(True, "write predictions/{lang}.tsv (extracted pairs of the scored part)")
+    overwrite: bool = _opt(False, "replace results in output_dir")
+    quiet: bool = _opt(False, "no progress bars")
+
+    def __post_init__(self) -> None:
+        if self.data_dir is None:
+            raise ConfigError("--task bucc reads local files: give --data-dir (a folder with zh-en.dev.zh, ...)")
+        if self.neighbourhood < 1 or self.batch_size < 1 or self.max_seq_length < 1:
+            raise ConfigError("neighbourhood, batch_size and max_seq_length must be >= 1")
+        if not 0 < self.selection_share < 1:
+            raise ConfigError(f"selection_share must be between 0 and 1, got {self.selection_share}")
+        if self.candidates not in MODES:
+            raise ConfigError(f"candidates must be one of {', '.join(MODES)}, got {self.candidates!r}")
+        if self.margin not in MARGINS:
+            raise ConfigError(f"margin must be one of {', '.join(MARGINS)}, got {self.margin!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def config_from_args(args: argparse.Namespace, other: type) -> BuccConfig | None:
+    """The BUCC config when ``xling retrieve`` asks for task bucc (flag or YAML), else None.
+
+    ``other`` is the retrieval config class; a flag that only one of the two tasks has is an error for the other.
+    """
+    task = getattr(args, "task", None) or (load_yaml(args.config).get("task") if args.config else None)
+    mine_it = task == "bucc"
+    own, foreign = (BuccConfig, other) if mine_it else (other, BuccConfig)
+    stray = [name for name in set(field_names(foreign)) - set(field_names(own)) if hasattr(args, name)]
+    if stray:
+        flags = ", ".join("--" + name.replace("_", "-") for name in sorted(stray))
+        raise ConfigError(f"{flags}: not an option of --task {task or 'tatoeba'}")
+    if not mine_it:
+        return None
+    from xling.config import make_config
+
+    return make_config(BuccConfig, args.config, overrides_from_args(args, BuccConfig))
+
+
+def _embed_all(encoder: Any, texts: Sequence[str], desc: str) -> tuple[np.ndarray, dict[str, int]]:
+    """Each distinct text embedded once: (vectors, text -> row)."""
+    index = {text: n for n, text in enumerate(dict.fromkeys(texts))}
+    return encoder.embed(list(index), desc), index
+
+
+def _score_language(task: Any, lang: str, cfg: BuccConfig, encoder: Any, out: Path | None,
+                    warnings: list[str]) -> tuple[LanguageScore, int]:
+    dev = load_portion(task, lang, "dev", cfg.data_dir)
+    test = load_portion(task, lang, "test", cfg.data_dir, required=False)
+    if test is None:
+        selection, held_out = split_portion(dev, cfg.selection_share, cfg.seed)
+        protocol = f"threshold from a seeded {cfg.selection_share:g} share of dev ({selection.describe()})"
+    else:
+        selection, held_out = dev, test
+        protocol = f"threshold from dev ({dev.describe()})"
+    portions = (dev,) if test is None else (dev, test)
+    began = time.perf_counter()
+    xs, x_index = _embed_all(encoder, [s for p in portions for s in p.source], f"embed {lang}")
+    ys, y_index = _embed_all(encoder, [s for p in portions for s in p.target], f"embed {lang}-en")
+    embedded = time.perf_counter()
+    options = {"k": cfg.neighbourhood, "mode": cfg.candidates, "margin": cfg.margin}
+
+    def candidates(portion: Portion) -> dict[Pair, float]:
+        return mine_portion(portion, xs[[x_index[s] for s in portion.source]],
+                            ys[[y_index[t] for t in portion.target]], **options)
+
+    chosen = candidates(selection)
+    threshold = optimise_threshold(chosen, selection.gold)
+    if not selection.gold & set(chosen):
+        warnings.append(f"{lang}: no gold pair among the selection part's candidates; threshold 0 (as XTREME)")
+        log.warning(warnings[-1])
+    mined = candidates(held_out)
+    extracted = extract(mined, threshold)
+    metrics = {**pair_scores(extracted, held_out.gold), "threshold": threshold,
+               "selection_f1": pair_scores(extract(chosen, threshold), selection.gold)["f1"]}
+    whole = chosen if test is not None else candidates(dev)
+    metrics["f1_dev_oracle"] = pair_scores(extract(whole, optimise_threshold(whole, dev.gold)), dev.gold)["f1"]
+    log.info("bucc %s: F1 %.2f (P %.2f, R %.2f) at threshold %.4f; %s (embedding %.1fs, mining %.1fs)", lang,
+             metrics["f1"], metrics["precision"], metrics["recall"], threshold, protocol, embedded - began,
+             time.perf_counter() - embedded)
+    if out is not None and cfg.save_predictions:
+        _write_predictions(out / "predictions" / f"{lang}.tsv", extracted, held_out.gold)
+    source = f"{held_out.where}: {held_out.describe()}; {protocol}"
+    score = LanguageScore("test" if test is not None else "dev", source, len(held_out.gold), len(dev.gold),
+                          metrics, metrics["f1"], time.perf_counter() - began)
+    return score, len(xs) + len(ys)
+
+
+def _languages(task: Any, cfg: BuccConfig) -> list[str]:
+    if cfg.languages:
+        return list(cfg.languages)
+    from xling.tasks.data import find_local
+
+    found = [lang for lang in task.languages if find_local(task, lang, "dev", cfg.data_dir)[0] is not None]
+    if not found:
+        raise MissingDataError(f"no BUCC dev portion ({{xx}}-en.dev.{{xx}}, xx in {' '.join(task.languages)}) "
+                               f"below {cfg.data_dir}")
+    return found
+
+
+def run_bucc(cfg: BuccConfig, encoder: Any = None) -> Results:
+    """Mine and score every language; return (and write, with ``output_dir``) the results.
+
+    ``encoder`` (anything with the :class:`xling.embed.SentenceEncoder` interface) replaces the one
+    ``cfg`` describes; tests pass fixed vectors this way.
+    """
+    from xling.run import task_summary
+    from xling.tasks import get_task
+    from xling.train import peak_rss_mb
+
+    from xling.retrieval import _prepare_output  # same output-dir rules as xling retrieve
+
+    task = get_task(cfg.task)
+    languages = _languages(task, cfg)
+    out = _prepare_output(cfg)
+    if encoder is None:
+        from xling.embed import load_sentence_encoder
+
+        encoder = load_sentence_encoder(model=cfg.model, run=cfg.run, layer=cfg.layer, fusion=cfg.fusion,
+                                        fusion_layer=cfg.fusion_layer, fusion_options=dict(cfg.fusion_options),
+                                        max_length=cfg.max_seq_length, batch_size=cfg.batch_size,
+                                        progress=not cfg.quiet)
+    scores, warnings, sentences, start = {}, [], 0, time.perf_counter()
+    for lang in languages:
+        scores[lang], embedded = _score_language(task, lang, cfg, encoder, out, warnings)
+        sentences += embedded
+    seconds = time.perf_counter() - start
+    rep = encoder.representation
+    results = Results(
+        task=task_summary(task), model={"name_or_path": encoder.name, **encoder.encoder.describe()},
+        fusion={"method": rep.method, "layer": rep.layer, "options": rep.options}, seed=cfg.seed,
+        config={**cfg.to_dict(), "fusion": rep.method, "fusion_layer": rep.layer, "fusion_options": rep.options},
+        languages=scores, averages=averages(scores, task.train_language), environment=environment(),
+        timings={"eval_seconds": seconds, "eval_examples": sentences,
+                 "eval_examples_per_second": sentences / seconds if seconds else None, "peak_rss_mb": peak_rss_mb()},
+        warnings=warnings, run_dir=str(out) if out is not None else "",
+    )
+    if out is not None:
+        results.save(out)
+    return results
+
+
+def summary(results: Results) -> str:
+    """One line per language: F1, precision, recall, threshold (what the table leaves out)."""
+    return "".join(f"{lang}: F1 {s.metrics['f1']:.2f}, P {s.metrics['precision']:.2f}, R {s.metrics['recall']:.2f}, "
+                   f"threshold {s.metrics['threshold']:.4f} ({s.examples} gold pairs scored; dev oracle F1 "
+                   f"{s.metrics['f1_dev_oracle']:.2f})\n" for lang, s in results.languages.items())
+
+
+def _write_predictions(path: Path, extracted: dict[Pair, float], gold: set[Pair]) -> None:
+    """Extracted pairs, best first: xx id, English id, margin score, 1 if a gold pair."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = sorted(extracted.items(), key=lambda item: -item[1])
+    path.write_text("".join(f"{s}\t{t}\t{score:.6f}\t{int((s, t) in gold)}\n" for (s, t), score in rows),
+                    encoding="utf-8")
+
