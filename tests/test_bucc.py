@@ -347,8 +347,12 @@ def test_bad_files_and_options_name_what_is_wrong(tmp_path):
     (tmp_path / "zh-en.dev.gold").write_text("zh-000000001\ten-000000002\nzh-000000009\ten-000000001\n")
     with pytest.raises(DataError, match=r"zh-en.dev.gold:2: expected <xx id><TAB><en id>"):
         load_portion(task, "zh", "dev", tmp_path)
+    (tmp_path / "zh-en.dev.gold").write_text("zh-000000001\ten-000000002\nzh-000000002\ten-000000002\n")
+    with pytest.raises(DataError, match=r"zh-en.dev.gold:2: .*each in one pair only"):
+        load_portion(task, "zh", "dev", tmp_path)
+    (tmp_path / "zh-en.dev.gold").write_bytes((BUCC_DIR / "zh-en.dev.gold").read_bytes())
     (tmp_path / "zh-en.dev.zh").write_text("zh-000000001\t一\nno tab here\n")
-    with pytest.raises(DataError, match=r"zh-en.dev.zh:2: expected <id><TAB><sentence>"):
+    with pytest.raises(DataError, match=r"zh-en.dev.zh:2: expected <id><TAB><sentence> with a new id"):
         load_portion(task, "zh", "dev", tmp_path)
     (tmp_path / "zh-en.dev.gold").unlink()
     with pytest.raises(MissingDataError, match="no gold pairs: .*zh-en.dev.gold is missing"):

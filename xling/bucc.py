@@ -13,20 +13,19 @@ with exact nearest neighbours:
   score and kept greedily so that no sentence is used twice; scores <= 0 are
   dropped (XTREME mines with threshold 0). ``fwd``, ``bwd`` and ``intersect`` are
   XTREME's other modes;
-- identical sentences are embedded once, and a text that occurs more than once
-  is never proposed (it has no single id), as XTREME's ``read_sent2id``;
-- threshold: candidates sorted by score, the prefix with the best F1 against the
-  gold pairs; the threshold is the midpoint of its last score and the next one;
-  pairs with a score >= threshold are extracted (``bucc_optimize`` / ``bucc_extract``).
+- identical sentences are embedded once; a text that occurs more than once is
+  never proposed (it has no single id), as XTREME's ``read_sent2id``;
+- threshold: the best-F1 prefix of the score-sorted candidates, midway between
+  its last score and the next; pairs scoring >= threshold are extracted.
 
 Protocol: the threshold is chosen on the gold-bearing dev (BUCC "training")
-portion and applied to the test portion. Where no test portion with gold exists
-(BUCC's test gold was never public), the dev portion is split, seeded, into a
-threshold-selection part and a held-out part, disjoint by sentence ids: gold
-pairs are dealt to the parts whole, the other sentences of each side one by one
-in the same share, so both parts keep the corpus' density of translations. Each
-part is mined on its own. ``f1_dev_oracle`` is what XTREME prints for dev: the
-whole dev portion mined and thresholded on its own gold (optimistic).
+portion and applied to the test portion. Where no test portion has gold (BUCC's
+test gold was never public), dev is split, seeded, into a threshold-selection
+part and a held-out part, disjoint by sentence ids: gold pairs are dealt whole,
+the other sentences of each side one by one in the same share, so both parts
+keep the corpus' density of translations; each part is mined on its own.
+``f1_dev_oracle`` is what XTREME prints for dev: all of dev mined and
+thresholded on its own gold (optimistic).
 """
 
 from __future__ import annotations
@@ -55,6 +54,11 @@ MARGINS = {"ratio": lambda a, b: a / b, "distance": lambda a, b: a - b, "absolut
 Pair = tuple[str, str]
 
 
+def check_choice(name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
 # ---------------------------------------------------------------- data
 
 
@@ -78,32 +82,32 @@ def read_sentences(path: Path) -> tuple[list[str], list[str]]:
     """``<id><TAB><sentence>`` lines -> (ids, sentences)."""
     from xling.tasks.readers import read_lines
 
-    ids, texts, seen = [], [], set()
+    rows: dict[str, str] = {}
     for number, line in read_lines(path):
         sid, tab, text = line.partition("\t")
-        if not tab or not sid.strip():
-            raise DataError(f"{path}:{number}: expected <id><TAB><sentence>, got {line[:80]!r}")
-        if sid in seen:
-            raise DataError(f"{path}:{number}: sentence id {sid!r} occurs twice")
-        seen.add(sid)
-        ids.append(sid)
-        texts.append(text.strip())
-    if not ids:
+        if not tab or not sid.strip() or sid in rows:
+            raise DataError(f"{path}:{number}: expected <id><TAB><sentence> with a new id, got {line[:80]!r}")
+        rows[sid] = text.strip()
+    if not rows:
         raise DataError(f"{path} is empty")
-    return ids, texts
+    return list(rows), list(rows.values())
 
 
 def read_gold(path: Path, source_ids: Iterable[str], target_ids: Iterable[str]) -> set[Pair]:
-    """``<xx id><TAB><en id>`` lines; every id must name a sentence of the two text files."""
+    """``<xx id><TAB><en id>`` lines naming sentences of the two text files, one-to-one (as BUCC's)."""
     from xling.tasks.readers import read_lines
 
     sources, targets, gold = set(source_ids), set(target_ids), set()
     for number, line in read_lines(path):
-        parts = line.split("\t")
-        if len(parts) != 2 or parts[0] not in sources or parts[1] not in targets:
+        pair = tuple(line.split("\t"))
+        if len(pair) != 2 or pair[0] not in sources or pair[1] not in targets:
             raise DataError(f"{path}:{number}: expected <xx id><TAB><en id> of sentences in the text files, "
-                            f"got {line[:80]!r}")
-        gold.add((parts[0], parts[1]))
+                            f"each in one pair only; got {line[:80]!r}")
+        sources.discard(pair[0])
+        targets.discard(pair[1])
+        gold.add(pair)
+    if not gold:
+        raise DataError(f"{path} has no gold pairs")
     return gold
 
 
@@ -126,37 +130,31 @@ def load_portion(task: Any, lang: str, split: str, data_dir: str | Path, *, requ
                 return None
             raise MissingDataError(f"{path} has no {'English side' if needed == english else 'gold pairs'}: "
                                    f"{needed} is missing")
-    source_ids, source = read_sentences(path)
-    target_ids, target = read_sentences(english)
-    gold = read_gold(gold_path, source_ids, target_ids)
-    if not gold:
-        raise DataError(f"{gold_path} has no gold pairs")
-    return Portion(lang, source_ids, source, target_ids, target, gold, str(path.resolve()).removesuffix(gz)
-                   .rsplit(".", 1)[0] + f".{{{lang},en,gold}}")
+    (source_ids, source), (target_ids, target) = read_sentences(path), read_sentences(english)
+    return Portion(lang, source_ids, source, target_ids, target, read_gold(gold_path, source_ids, target_ids),
+                   str(path.resolve().with_name(stem)) + f".{{{lang},en,gold}}")
 
 
 def split_portion(portion: Portion, share: float, seed: int) -> tuple[Portion, Portion]:
     """(selection part, held-out part), disjoint by sentence ids; see the module docstring."""
     rng = random.Random(seed)
-    pairs = sorted(portion.gold)
+    pairs = sorted(portion.gold)  # one-to-one (read_gold checks), so a pair can be dealt whole
     rng.shuffle(pairs)
     chosen = set(pairs[:round(share * len(pairs))])
-    if not chosen or chosen == set(pairs):
+    if not chosen or chosen == portion.gold:
         raise ConfigError(f"selection_share {share} of {len(pairs)} gold pairs leaves a part without gold pairs")
-    in_gold_source = {s for s, _ in portion.gold}
-    in_gold_target = {t for _, t in portion.gold}
 
-    def deal(ids: list[str], gold_ids: set[str], chosen_ids: set[str]) -> set[str]:
-        others = [i for i in ids if i not in gold_ids]
+    def deal(ids: list[str], side: int) -> set[str]:
+        in_gold = {pair[side] for pair in portion.gold}
+        others = [i for i in ids if i not in in_gold]
         rng.shuffle(others)
-        return chosen_ids | set(others[:round(share * len(others))])
+        return {pair[side] for pair in chosen} | set(others[:round(share * len(others))])
 
-    source_keep = deal(portion.source_ids, in_gold_source, {s for s, _ in chosen})
-    target_keep = deal(portion.target_ids, in_gold_target, {t for _, t in chosen})
+    keep = deal(portion.source_ids, 0), deal(portion.target_ids, 1)
 
     def part(selected: bool, name: str) -> Portion:
-        src = [i for i, sid in enumerate(portion.source_ids) if (sid in source_keep) == selected]
-        trg = [j for j, tid in enumerate(portion.target_ids) if (tid in target_keep) == selected]
+        src = [i for i, sid in enumerate(portion.source_ids) if (sid in keep[0]) == selected]
+        trg = [j for j, tid in enumerate(portion.target_ids) if (tid in keep[1]) == selected]
         return Portion(portion.lang, [portion.source_ids[i] for i in src], [portion.source[i] for i in src],
                        [portion.target_ids[j] for j in trg], [portion.target[j] for j in trg],
                        chosen if selected else portion.gold - chosen, f"{portion.where} ({name}, seed {seed})")
@@ -191,9 +189,8 @@ def knn(queries: np.ndarray, keys: np.ndarray, k: int, chunk: int = 2048) -> tup
 def mine(x: np.ndarray, y: np.ndarray, *, k: int = 4, mode: str = "max",
          margin: str = "ratio") -> list[tuple[int, int, float]]:
     """Candidate pairs (row of x, row of y, margin score) in the order XTREME's ``mine_bitext`` writes them."""
-    if mode not in MODES or margin not in MARGINS:
-        raise ConfigError(f"mode must be one of {', '.join(MODES)} and margin one of {', '.join(MARGINS)}; "
-                          f"got {mode!r}, {margin!r}")
+    check_choice("candidates", mode, MODES)
+    check_choice("margin", margin, tuple(MARGINS))
     if not len(x) or not len(y):
         raise ConfigError("mining needs sentences on both sides")
     x, y, score = unit(x), unit(y), MARGINS[margin]
@@ -250,9 +247,10 @@ def mine_portion(portion: Portion, x: np.ndarray, y: np.ndarray, **options: Any)
 # ---------------------------------------------------------------- threshold and F1
 
 
-def pair_scores(predicted: Iterable[Pair], gold: Iterable[Pair]) -> dict[str, float]:
-    """Precision, recall and F1 (percent) of predicted pairs against gold pairs."""
-    predicted, gold = set(predicted), set(gold)
+def pair_scores(predicted: Iterable[Sequence[str]], gold: Iterable[Sequence[str]]) -> dict[str, float]:
+    """Precision, recall and F1 (percent) of predicted (xx id, English id) pairs against gold pairs (the
+    ``bitext_f1`` metric)."""
+    predicted, gold = set(map(tuple, predicted)), set(map(tuple, gold))
     if not gold:
         raise ValueError("F1 against an empty set of gold pairs is undefined")
     correct = len(predicted & gold)
@@ -261,11 +259,6 @@ def pair_scores(predicted: Iterable[Pair], gold: Iterable[Pair]) -> dict[str, fl
     precision, recall = correct / len(predicted), correct / len(gold)
     return {"precision": 100 * precision, "recall": 100 * recall,
             "f1": 100 * 2 * precision * recall / (precision + recall)}
-
-
-def mining_f1(predictions: Sequence[Pair], references: Sequence[Pair]) -> dict[str, float]:
-    """The ``bitext_f1`` metric: extracted pairs against gold pairs (each a (source id, target id) pair)."""
-    return pair_scores(map(tuple, predictions), map(tuple, references))
 
 
 def optimise_threshold(candidates: dict[Pair, float], gold: set[Pair]) -> float:
@@ -322,10 +315,8 @@ class BuccConfig:
             raise ConfigError("neighbourhood, batch_size and max_seq_length must be >= 1")
         if not 0 < self.selection_share < 1:
             raise ConfigError(f"selection_share must be between 0 and 1, got {self.selection_share}")
-        if self.candidates not in MODES:
-            raise ConfigError(f"candidates must be one of {', '.join(MODES)}, got {self.candidates!r}")
-        if self.margin not in MARGINS:
-            raise ConfigError(f"margin must be one of {', '.join(MARGINS)}, got {self.margin!r}")
+        check_choice("candidates", self.candidates, MODES)
+        check_choice("margin", self.margin, tuple(MARGINS))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -350,12 +341,6 @@ def config_from_args(args: argparse.Namespace, other: type) -> BuccConfig | None
     return make_config(BuccConfig, args.config, overrides_from_args(args, BuccConfig))
 
 
-def _embed_all(encoder: Any, texts: Sequence[str], desc: str) -> tuple[np.ndarray, dict[str, int]]:
-    """Each distinct text embedded once: (vectors, text -> row)."""
-    index = {text: n for n, text in enumerate(dict.fromkeys(texts))}
-    return encoder.embed(list(index), desc), index
-
-
 def _score_language(task: Any, lang: str, cfg: BuccConfig, encoder: Any, out: Path | None,
                     warnings: list[str]) -> tuple[LanguageScore, int]:
     dev = load_portion(task, lang, "dev", cfg.data_dir)
@@ -366,16 +351,17 @@ def _score_language(task: Any, lang: str, cfg: BuccConfig, encoder: Any, out: Pa
     else:
         selection, held_out = dev, test
         protocol = f"threshold from dev ({dev.describe()})"
-    portions = (dev,) if test is None else (dev, test)
     began = time.perf_counter()
-    xs, x_index = _embed_all(encoder, [s for p in portions for s in p.source], f"embed {lang}")
-    ys, y_index = _embed_all(encoder, [s for p in portions for s in p.target], f"embed {lang}-en")
+    xx = dict.fromkeys(s for p in (dev, test or dev) for s in p.source)  # each distinct sentence embedded once
+    en = dict.fromkeys(t for p in (dev, test or dev) for t in p.target)
+    xx = dict(zip(xx, encoder.embed(list(xx), f"embed {lang}")))
+    en = dict(zip(en, encoder.embed(list(en), f"embed {lang}-en")))
     embedded = time.perf_counter()
     options = {"k": cfg.neighbourhood, "mode": cfg.candidates, "margin": cfg.margin}
 
     def candidates(portion: Portion) -> dict[Pair, float]:
-        return mine_portion(portion, xs[[x_index[s] for s in portion.source]],
-                            ys[[y_index[t] for t in portion.target]], **options)
+        return mine_portion(portion, np.array([xx[s] for s in portion.source]),
+                            np.array([en[t] for t in portion.target]), **options)
 
     chosen = candidates(selection)
     threshold = optimise_threshold(chosen, selection.gold)
@@ -396,7 +382,7 @@ def _score_language(task: Any, lang: str, cfg: BuccConfig, encoder: Any, out: Pa
     source = f"{held_out.where}: {held_out.describe()}; {protocol}"
     score = LanguageScore("test" if test is not None else "dev", source, len(held_out.gold), len(dev.gold),
                           metrics, metrics["f1"], time.perf_counter() - began)
-    return score, len(xs) + len(ys)
+    return score, len(xx) + len(en)
 
 
 def _languages(task: Any, cfg: BuccConfig) -> list[str]:
@@ -417,11 +403,10 @@ def run_bucc(cfg: BuccConfig, encoder: Any = None) -> Results:
     ``encoder`` (anything with the :class:`xling.embed.SentenceEncoder` interface) replaces the one
     ``cfg`` describes; tests pass fixed vectors this way.
     """
+    from xling.retrieval import _prepare_output  # same output-dir rules as xling retrieve
     from xling.run import task_summary
     from xling.tasks import get_task
     from xling.train import peak_rss_mb
-
-    from xling.retrieval import _prepare_output  # same output-dir rules as xling retrieve
 
     task = get_task(cfg.task)
     languages = _languages(task, cfg)

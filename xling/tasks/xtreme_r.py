@@ -77,9 +77,9 @@ TATOEBA = Task(
 
 
 def _bitext_f1(predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, float]:
-    from xling.bucc import mining_f1  # the implementation lives with the mining code (imported on use)
+    from xling.bucc import pair_scores  # the implementation lives with the mining code (imported on use)
 
-    return mining_f1(predictions, references)
+    return pair_scores(predictions, references)
 
 
 METRICS.register("bitext_f1", Metric("bitext_f1", "f1", _bitext_f1,
