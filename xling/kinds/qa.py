@@ -26,7 +26,6 @@ from xling.data.files import check_labelled, open_text
 from xling.errors import ConfigError, DataError
 from xling.kinds.base import KINDS, Kind
 from xling.metrics import METRICS
-from xling.metrics import qa as _qa_metrics  # noqa: F401 - registers qa_squad / qa_mlqa
 from xling.models import span_head  # noqa: F401 - registers the "span" head
 from xling.tasks.task import Task
 

@@ -94,3 +94,16 @@ def pos_f1(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[s
 _register(Metric("accuracy", "accuracy", accuracy, "share of correct labels"))
 _register(Metric("span_f1", "f1", span_f1, "entity-level F1, seqeval's default chunking (exactly), as XTREME"))
 _register(Metric("pos_f1", "f1", pos_f1, "seqeval F1 over UPOS tags as XTREME reports it; also token accuracy"))
+
+
+# The other metric modules (QA, bitext mining, ...) register theirs on import: load them all, so a task's
+# metric is found by name whichever module declares it.
+def _load_metric_modules() -> None:
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+_load_metric_modules()

@@ -22,6 +22,7 @@ see its README for what exists and why):
 | xcopa | ``xcopa`` | COPA-en train (400; SocialIQa is not here) | COPA-en val (100) | test (500 per language) |
 | xquad, mlqa, tydiqa | ``xquad``, ``mlqa``, ``tydiqa_goldp`` | TyDiQA-GoldP en train (3,696) minus 400 (SQuAD is not here) | the 400 held out | test, or dev where there is no test (MLQA, TyDiQA) |
 | tatoeba | ``tatoeba`` | none: the raw encoder, ``--retrieval-layer`` (default: last layer), mean pooling | – | all pairs (``--max-sentences`` to subsample) |
+| bucc | ``bucc2018`` | none: the raw encoder, margin-based mining (``xling retrieve --task bucc``) | the threshold on half of zh-en dev (seeded, disjoint by sentence) | the other half (no test gold is public) |
 
 Every run evaluates the suite's language list with ``--missing-languages skip``;
 the suite table lists the languages that have no data.
@@ -59,6 +60,7 @@ class TaskPlan:
     options: dict[str, Any] = field(default_factory=dict)
     files: dict[str, dict[str, str]] = field(default_factory=dict)
     languages: tuple[str, ...] | None = None  # None: the suite's languages
+    runner: str = "train"  # train (xling train), retrieve (Tatoeba, no training) or mine (BUCC bitext mining)
 
     def config_options(self, root: Path) -> dict[str, Any]:
         files = {lang: {split: str(root / path) for split, path in splits.items()} for lang, splits in self.files.items()}
@@ -74,7 +76,8 @@ PLANS: dict[str, TaskPlan] = {
     "xquad": TaskPlan("xquad", {"selection_holdout": 400}, TYDIQA_TRAIN),
     "mlqa": TaskPlan("mlqa", {"selection_holdout": 400}, TYDIQA_TRAIN),
     "tydiqa": TaskPlan("tydiqa_goldp", {"selection_holdout": 400}, TYDIQA_TRAIN),
-    "tatoeba": TaskPlan("tatoeba"),
+    "tatoeba": TaskPlan("tatoeba", runner="retrieve"),
+    "bucc": TaskPlan("bucc2018", languages=("zh",), runner="mine"),  # only zh-en is here
 }
 
 
@@ -85,7 +88,6 @@ def run_suite(suite: Suite, model: str, data_root: str | Path, output_dir: str |
     """Run every available task of ``suite`` (or ``tasks``), write ``suite.json`` / ``suite.md``, return the scores."""
     import json
 
-    from xling.kinds import get_kind
     from xling.tasks import TASKS
 
     overrides = dict(overrides or {})
@@ -114,7 +116,9 @@ def run_suite(suite: Suite, model: str, data_root: str | Path, output_dir: str |
         languages = list(plan.languages or suite_task.languages)
         log.info("%s: running on %s (%d languages)", name, root / plan.data, len(languages))
         try:
-            if not get_kind(TASKS.get(name).kind).trainable:  # scored without training (Tatoeba)
+            if plan.runner == "mine":  # bitext mining: margin scores, threshold chosen on dev
+                _run_bucc(model, root / plan.data, run_dir, languages, retrieval_layer, overrides)
+            elif plan.runner == "retrieve":  # scored without training (Tatoeba)
                 _run_retrieval(name, model, root / plan.data, run_dir, languages, retrieval_layer, max_sentences,
                                overrides)
             else:
@@ -148,3 +152,12 @@ def _run_retrieval(name: str, model: str, data_dir: Path, run_dir: Path, languag
                           missing_languages="skip", max_sentences=max_sentences, output_dir=str(run_dir),
                           overwrite=bool(overrides.get("overwrite")), quiet=bool(overrides.get("quiet")))
     run_retrieval(cfg)
+
+
+def _run_bucc(model: str, data_dir: Path, run_dir: Path, languages: list[str], layer: int | None,
+              overrides: dict[str, Any]) -> None:
+    from xling.retrieval.bucc import BuccConfig, run_bucc
+
+    cfg = BuccConfig(model=model, layer=layer, data_dir=str(data_dir), languages=languages, output_dir=str(run_dir),
+                     overwrite=bool(overrides.get("overwrite")), quiet=bool(overrides.get("quiet")))
+    run_bucc(cfg)

@@ -4,7 +4,7 @@ Aggregation (as the issue defines it, following the papers' category tables):
 a task's score is the mean over its suite languages of the primary score
 (mean over seeds first); a category's score is the mean of its tasks' scores;
 the suite score is the mean of the category scores. Tasks xling cannot run
-(BUCC, Mewsli-X, LAReQA) or that have no results are listed as missing and
+(Mewsli-X, LAReQA) or that have no results are listed as missing and
 every average over fewer tasks or languages than the suite defines is labelled
 partial. Also shown: the plain mean over available tasks, which is what
 google-research/xtreme ``evaluate.py`` reports as ``all_task``; that script
@@ -81,7 +81,7 @@ XTREME = SUITES.register("xtreme", Suite("xtreme", "Hu et al. 2020, arXiv 2003.1
     SuiteTask("POS", "udpos", STRUCTURED, UDPOS_L, "F1"),
     SuiteTask("NER", "panx", STRUCTURED, PANX_L, "F1"),
     *QA_TASKS,
-    SuiteTask("BUCC", None, RETRIEVAL, _langs("de fr ru zh"), "F1"),
+    SuiteTask("BUCC", "bucc", RETRIEVAL, _langs("de fr ru zh"), "F1"),
     SuiteTask("Tatoeba", "tatoeba", RETRIEVAL, TATOEBA_L, "accuracy"),
 )))
 

@@ -1,4 +1,4 @@
-"""XTREME-R tasks with data here: XCOPA (multiple choice) and Tatoeba (retrieval), one declaration each."""
+"""XTREME(-R) tasks with data here: XCOPA (multiple choice), Tatoeba and BUCC (retrieval), one declaration each."""
 
 from __future__ import annotations
 
@@ -71,4 +71,18 @@ TATOEBA = Task(
     options={"lang3": TATOEBA_CODES},
 )
 
-TASKS = (XCOPA, TATOEBA)
+
+BUCC = Task(
+    name="bucc",
+    kind="retrieval",
+    description="BUCC 2018 bitext mining xx -> English: margin-scored candidates, threshold chosen on dev, F1 "
+                "(score with `xling retrieve --task bucc`)",
+    languages=("de", "fr", "ru", "zh"),
+    metric="bitext_f1",
+    # XTREME's file names (BUCC's own: training -> dev); .en and .gold files lie next to each
+    local=(LocalPattern("**/{lang}-en.{split}.{lang}", splits=("dev", "test")),),
+    reference="Zweigenbaum et al. 2018 (BUCC shared task); margin: Artetxe & Schwenk 2019 (arXiv 1811.01136); "
+              "XTREME (Hu et al. 2020)",
+)
+
+TASKS = (XCOPA, TATOEBA, BUCC)
