@@ -111,7 +111,7 @@ def _main_table(task: str, metric: str, groups: Sequence[Group], digits: int) ->
              _table(header, rows, classes=_row_classes(rows), table_class="scores")]
     for note in footnotes:  # a long note (one fallback per language) folds, its first clause as summary
         head, _, rest = note.partition(": ")
-        parts.append(f'<details class="note"><summary>{esc(head)} ({rest.count("; ") + 1})</summary>'
+        parts.append(f'<details class="note"><summary>{esc(head)} (per language under Provenance)</summary>'
                      f'<p class="note">{esc(rest)}</p></details>' if len(note) > 200 and rest else
                      f'<p class="note">{esc(note)}</p>')
     return "\n".join(parts)
