@@ -1,14 +1,21 @@
-"""``xling report``: languages x runs, averages, mean ± std over seeds."""
+"""``xling report``: languages x runs, averages, mean ± std over seeds; paired gains; an HTML page."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("report", help="tables (and a plot) from run directories")
     parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories, results files or folders of runs")
-    parser.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    parser.add_argument("--format", choices=("markdown", "csv", "html"), default="markdown",
+                        help="html: one self-contained page (tables, gains, heat map, layer plot, provenance)")
+    parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    parser.add_argument("--baseline", metavar="LABEL",
+                        help="a column's label (as the table heads it, without '(n=...)'): add the paired gains "
+                             "of every other column over it, with 95 %% confidence intervals")
     parser.add_argument("--digits", type=int, default=1, help="decimals in the table")
     parser.add_argument("--metric", metavar="NAME",
                         help="another metric than the task's primary one, e.g. exact_match for QA (averages "
@@ -18,11 +25,28 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from xling.errors import XlingError
     from xling.reporting.plots import plot_languages
     from xling.reporting.tables import load_runs, render
 
     runs = load_runs(args.runs)
-    print(render(runs, args.format, args.digits, args.metric), end="")
+    if args.format == "html":
+        from xling.reporting.html import render_html
+
+        text = render_html(runs, baseline=args.baseline, digits=args.digits, metric=args.metric)
+    else:
+        if args.baseline and args.format == "csv":
+            raise XlingError("--baseline adds a gains table to markdown or html reports, not to csv")
+        text = render(runs, args.format, args.digits, args.metric)
+        if args.baseline:
+            from xling.reporting.gains import render_gains
+
+            text += "\n" + render_gains(runs, args.baseline, args.digits, args.metric)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"report: {args.output}", file=sys.stderr)
+    else:
+        print(text, end="")
     if args.plot:
         print(f"plot: {plot_languages(runs, args.plot, args.metric)}")
     return 0
