@@ -116,7 +116,8 @@ def group_runs(runs: Sequence[Results], metric: str | None = None) -> list[Group
         groups.setdefault(experiment_key(run), []).append(run)
     keys = list(groups)
     varying = _varying_keys([dict(k) for k in keys])
-    return [Group(_label(dict(experiment_key_shown(groups[k][0])), varying, len(groups[k])),
+    return [Group(groups[k][0].config.get("label")  # a sweep's config name (xling.sweep.table)
+                  or _label(dict(experiment_key_shown(groups[k][0])), varying, len(groups[k])),
                   groups[k][0].task["name"], groups[k], metric) for k in keys]
 
 
@@ -236,7 +237,14 @@ def render(runs: Sequence[Results], fmt: str = "markdown", digits: int = 1, metr
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[Results]:
-    return [Results.load(p) for p in find_results(paths)]
+    """Runs from the paths; a sweep directory gives the runs its manifest counts, labelled by config."""
+    from xling.sweep.table import maybe_sweep_runs
+
+    runs: list[Results] = []
+    for path in paths:
+        swept = maybe_sweep_runs(path)
+        runs += swept if swept is not None else [Results.load(p) for p in find_results([path])]
+    return runs
 
 
 def plot_languages(runs: Sequence[Results], path: str | Path, metric: str | None = None) -> Path:

@@ -7,6 +7,7 @@ The schema is described field by field in ``docs/results-schema.md``; bump
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -143,6 +144,8 @@ def environment() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "host": platform.node(),
+        "node": os.environ.get("XLING_NODE") or platform.node(),  # a sweep's Ray node id, else the host
         "device": device,
         "libraries": versions,
         "xling": __version__,

@@ -20,8 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from xling.report import load_runs, plot_languages, render
 
+    from xling.sweep.table import selection_tables
+
     runs = load_runs(args.runs)
     print(render(runs, args.format, args.digits, args.metric), end="")
+    for table in selection_tables(args.runs):  # sweep directories with select: what was chosen and why
+        print("\n" + table, end="")
     if args.plot:
         print(f"plot: {plot_languages(runs, args.plot, args.metric)}")
     return 0
