@@ -179,11 +179,13 @@ def test_states_status_and_a_second_driver(tmp_path):
     assert "running  panx/base-s2 (attempt 1 on n1, 5 s)" in text
     assert "pending  panx/base-s3 (interrupted, will resume)" in text
     assert f"failed   panx/base-s4: test-de has no labels (log: {out / 'panx/base-s4/sweep.log'})" in text
-    write_json(out / DRIVER, {"state": "running", "pid": 1, "host": socket.gethostname(), "heartbeat": time.time()})
-    with pytest.raises(ConfigError, match="a sweep is already running"):
+    write_json(out / DRIVER, {"state": "running", "pid": 1, "host": "elsewhere", "heartbeat": time.time()})
+    with pytest.raises(ConfigError, match="a sweep is already running"):  # a fresh heartbeat from another machine
         Driver(out, "local", 4)
-    write_json(out / DRIVER, {"state": "running", "pid": 1, "host": "x", "heartbeat": time.time() - 3600})
-    Driver(out, "local", 4).stop("finished")  # a stale heartbeat: that sweep is gone
+    write_json(out / DRIVER, {"state": "running", "pid": 1, "host": "elsewhere", "heartbeat": time.time() - 3600})
+    Driver(out, "local", 4)  # a stale heartbeat: that sweep is gone
+    write_json(out / DRIVER, {"state": "running", "pid": 1, "host": socket.gethostname(), "heartbeat": time.time()})
+    Driver(out, "local", 4).stop("finished")  # this machine, and no xling process has that pid: killed
     assert json.loads((out / DRIVER).read_text())["state"] == "finished"
 
 
@@ -195,6 +197,12 @@ def test_only_keeps_whole_selection_groups(tmp_path):
     assert len(select_only(runs, ["panx/*"])) == 4
     with pytest.raises(ConfigError, match="matches no run"):
         select_only(runs, ["xnli/*"])
+    sweep = Sweep(s, tmp_path / "sweep", only=["udpos/aif"])
+    backend = ScriptedBackend()
+    sweep.run(backend)
+    assert sorted(backend.submitted) == [("udpos/aif-do0.1-s42", 1), ("udpos/aif-do0.2-s42", 1)]
+    assert len(read_manifest(tmp_path / "sweep")["runs"]) == 8  # the manifest still lists the whole sweep
+    assert summarize(tmp_path / "sweep").line() == "8 runs: 2 done, 0 running, 0 failed, 6 pending"
 
 
 def test_gpus_are_split_between_slots():

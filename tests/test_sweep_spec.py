@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from xling.errors import ConfigError
-from xling.sweep.spec import first_runs, format_value, load_spec, name_part, parse_memory, parse_spec, plan_run, points
+from xling.sweep.options import format_value, name_part
+from xling.sweep.spec import first_runs, load_spec, parse_memory, parse_spec, plan_run, points
 
 
 def spec(**raw):
@@ -126,3 +127,9 @@ def test_resolved_spec_is_a_sweep_file_again(tmp_path):
     loaded = load_spec(saved)
     assert [r.key for r in first_runs(loaded, tmp_path)] == [r.key for r in first_runs(s, tmp_path)]
     assert loaded.resources == s.resources and loaded.select_seeds == (1,) and len(points(loaded)) == 1
+
+
+def test_a_bare_on_key_is_read_as_on(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("base: {task: panx, model: m}\nselect: {key: learning_rate, values: [1e-4], on: english-dev}\n")
+    assert load_spec(path).select.on == "english-dev"  # YAML 1.1 would make the key the boolean true

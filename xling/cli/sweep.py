@@ -81,7 +81,9 @@ def run_sweep(args: argparse.Namespace) -> int:
                   args.retries)
     if args.dry_run:
         for key in sweep.runs:
-            print(f"{key}{'  (finished)' if (sweep.out / key / 'results.json').is_file() else ''}")
+            finished = (sweep.out / key / "results.json").is_file()
+            left_out = sweep.only is not None and key not in sweep.only
+            print(key + ("  (finished)" if finished else "  (not in --only)" if left_out else ""))
         waiting = sum(len(g["final_seeds"]) for g in sweep.groups.values() if g["state"] == "waiting")
         print(f"{len(sweep.runs)} runs in {sweep.out}" + (f", {waiting} more after selection" if waiting else ""))
         return 0

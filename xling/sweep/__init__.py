@@ -2,6 +2,7 @@
 
 - :mod:`xling.sweep.spec`: the sweep file (base, tasks, configs, grid, seeds, select, resources) and its
   expansion into named runs (``DIR/<task>/<config>[-<grid values>]-s<seed>``).
+- :mod:`xling.sweep.options`: merging option sets, ``${VAR}`` substitution, absolute paths, name parts.
 - :mod:`xling.sweep.state`: what lives in the sweep directory (the manifest, each run's status, events and
   log) and the done / running / failed / pending summary of ``xling sweep status``.
 - :mod:`xling.sweep.worker`: one attempt of one run, a subprocess ``python -m xling train|pipeline --config

@@ -71,7 +71,10 @@ class Sweep:
         self.groups: dict[str, dict[str, Any]] = {}
         self.points: dict[str, Point] = {}
         self.failed: dict[str, Outcome] = {}
-        runs = select_only(first_runs(spec, self.out), only)
+        runs = first_runs(spec, self.out)
+        chosen = select_only(runs, only)  # the manifest lists every run; --only says which run now
+        self.only = {r.key for r in chosen} if only else None
+        self.only_groups = {r.group for r in chosen}
         if check:
             seen = set()
             for run in runs:  # one check per distinct set of options (seeds and directories aside)
@@ -127,7 +130,9 @@ class Sweep:
         added = [plan_run(self.spec, self.out, self.points[name], seed, group["chosen"]) for seed in group["final_seeds"]]
         for run in added:
             self._add(run, "final")
-        return [run for run in added if not done(self.out, run.key)]
+            if self.only is not None and name in self.only_groups:
+                self.only.add(run.key)
+        return [run for run in added if self.wanted(run)]
 
     def counted(self) -> list[str]:
         """The runs a report shows: every run without selection, and each group's chosen candidate's seeds."""
@@ -148,16 +153,20 @@ class Sweep:
                 "groups": list(self.groups.values()), "counted": self.counted()}
 
     def save(self) -> None:
-        """The resolved spec, the manifest, and each unfinished run's config file."""
+        """The resolved spec, the manifest, and the config file of each run to do now."""
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / SPEC_FILE).write_text(yaml.safe_dump(self.spec.to_dict(), sort_keys=False, allow_unicode=True),
                                           encoding="utf-8")
-        for run in self.runs.values():
+        for run in self.pending():
             write_run_file(self.out, run)
         write_manifest(self.out, self.manifest())
 
+    def wanted(self, run: PlannedRun) -> bool:
+        """Not finished, and chosen by --only (if given)."""
+        return not done(self.out, run.key) and (self.only is None or run.key in self.only)
+
     def pending(self) -> list[PlannedRun]:
-        return [run for run in self.runs.values() if not done(self.out, run.key)]
+        return [run for run in self.runs.values() if self.wanted(run)]
 
     # ------------------------------------------------------------ running
 

@@ -121,8 +121,7 @@ class Driver:
         self.path = out / DRIVER
         current = read_json(self.path) or {}
         me = {"pid": os.getpid(), "host": socket.gethostname()}
-        alive = current.get("state") == "running" and time.time() - float(current.get("heartbeat", 0)) < STALE_SECONDS
-        if alive and {k: current.get(k) for k in me} != me:
+        if _alive(current) and {k: current.get(k) for k in me} != me:
             raise ConfigError(f"a sweep is already running in {out} (pid {current.get('pid')} on "
                               f"{current.get('host')}, alive {time.time() - float(current['heartbeat']):.0f} s ago); "
                               "wait for it, or stop it first")
@@ -141,11 +140,30 @@ class Driver:
         self.beat(force=True, state=state, ended=time.time())
 
 
+def _alive(data: dict[str, Any]) -> bool:
+    """A driver is alive while its heartbeat is fresh and, on this host, its process exists."""
+    if data.get("state") != "running" or time.time() - float(data.get("heartbeat", 0)) >= STALE_SECONDS:
+        return False
+    if data.get("host") != socket.gethostname():
+        return True  # another machine: the heartbeat is all there is
+    pid = int(data.get("pid") or 0)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # the pid may have been reused by another program
+        return b"xling" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True
+
+
 def driver_state(out: Path) -> str:
     data = read_json(Path(out) / DRIVER) or {}
     if not data:
         return "no sweep has run here"
-    if data.get("state") == "running" and time.time() - float(data.get("heartbeat", 0)) < STALE_SECONDS:
+    if _alive(data):
         return (f"sweep running ({data.get('backend')} backend, pid {data.get('pid')} on {data.get('host')}, "
                 f"alive {time.time() - float(data['heartbeat']):.0f} s ago)")
     ended = data.get("ended") or data.get("heartbeat")
