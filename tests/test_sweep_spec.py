@@ -133,3 +133,28 @@ def test_a_bare_on_key_is_read_as_on(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("base: {task: panx, model: m}\nselect: {key: learning_rate, values: [1e-4], on: english-dev}\n")
     assert load_spec(path).select.on == "english-dev"  # YAML 1.1 would make the key the boolean true
+
+
+def test_runs_are_validated_as_their_process_will_read_them(tmp_path):
+    from xling.sweep.spec import validate
+
+    bad = first_runs(spec(grid={"learning_rate": ["fast"]}), tmp_path)[0]
+    with pytest.raises(ConfigError, match="run panx/lrfast-s42: option learning_rate: cannot read 'fast'"):
+        validate(bad)
+    with pytest.raises(ConfigError, match="unknown option 'fusion_layers'"):
+        validate(first_runs(spec(base={"task": "panx", "model": "m", "fusion_layers": 2}), tmp_path)[0])
+
+
+def test_the_benchmark_sweep_files_expand_and_validate(tmp_path):
+    from pathlib import Path
+
+    from xling.sweep.spec import validate
+
+    files = sorted((Path(__file__).parent.parent / "benchmarks" / "sweeps").glob("*.yaml"))
+    assert {f.name for f in files} >= {"quality.yaml", "intermediate.yaml", "lr-panx.yaml", "lr-xnli.yaml"}
+    for path in files:
+        runs = first_runs(load_spec(path), tmp_path)
+        for run in {r.config: r for r in runs}.values():  # one run per config
+            validate(run)
+    quality = [r.key for r in first_runs(load_spec(files[[f.name for f in files].index("quality.yaml")]), tmp_path)]
+    assert len(quality) == 4 * 10 * 3 and "panx/aif8-s1" in quality  # the names quality_report.py reads

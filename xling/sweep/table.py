@@ -52,6 +52,16 @@ def selection_tables(paths: list[str | Path]) -> list[str]:
     return tables
 
 
+def sweep_baseline(paths: list[str | Path]) -> str | None:
+    """The ``baseline:`` config of the first sweep directory among ``paths`` (a default for ``--baseline``)."""
+    for path in paths:
+        if is_sweep_dir(path):
+            baseline = read_manifest(Path(path)).get("baseline")
+            if baseline:
+                return str(baseline)
+    return None
+
+
 def render_sweep(directory: str | Path, digits: int = 1) -> str:
     """``DIR/sweep.md``: progress, the results table, the selection table, the failed runs."""
     from xling.report import render
