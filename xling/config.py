@@ -24,6 +24,9 @@ import yaml
 from xling.errors import ConfigError
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
+# Options that may differ between a killed run and its resumption (the rest must match the saved config).
+RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "checkpoint_every",
+                         "checkpoint_minutes"})
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:

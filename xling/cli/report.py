@@ -27,21 +27,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from xling.errors import XlingError
     from xling.reporting.plots import plot_languages
-    from xling.reporting.tables import load_runs, render
+    from xling.reporting.tables import render
+    from xling.sweep.table import report_runs, selection_tables, sweep_baseline
 
-    runs = load_runs(args.runs)
+    runs = report_runs(args.runs)
+    baseline = args.baseline or (sweep_baseline(args.runs) if args.format != "csv" else None)
     if args.format == "html":
         from xling.reporting.html import render_html
 
-        text = render_html(runs, baseline=args.baseline, digits=args.digits, metric=args.metric)
+        text = render_html(runs, baseline=baseline, digits=args.digits, metric=args.metric)
     else:
         if args.baseline and args.format == "csv":
             raise XlingError("--baseline adds a gains table to markdown or html reports, not to csv")
         text = render(runs, args.format, args.digits, args.metric)
-        if args.baseline:
+        if baseline:
             from xling.reporting.gains import render_gains
 
-            text += "\n" + render_gains(runs, args.baseline, args.digits, args.metric)
+            text += "\n" + render_gains(runs, baseline, args.digits, args.metric)
+        if args.format == "markdown":
+            for table in selection_tables(args.runs):  # sweeps with select: what was chosen and why
+                text += "\n" + table
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"report: {args.output}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import os
 import platform
 import resource
 import statistics
@@ -199,6 +200,8 @@ def environment() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "host": platform.node(),
+        "node": os.environ.get("XLING_NODE") or platform.node(),  # a sweep's Ray node id, else the host
         "device": device,
         "libraries": versions,
         "xling": __version__,

@@ -116,7 +116,8 @@ def group_runs(runs: Sequence[Results], metric: str | None = None) -> list[Group
         groups.setdefault(experiment_key(run), []).append(run)
     keys = list(groups)
     varying = _varying_keys([dict(k) for k in keys])
-    return [Group(_label(dict(experiment_key_shown(groups[k][0])), varying, len(groups[k])),
+    return [Group(groups[k][0].config.get("label")  # a sweep's config name (xling.sweep.table)
+                  or _label(dict(experiment_key_shown(groups[k][0])), varying, len(groups[k])),
                   groups[k][0].task["name"], groups[k], metric) for k in keys]
 
 

@@ -32,7 +32,7 @@ from xling.reporting.results import RESULTS_FILE, Results
 from xling.reporting.tables import format_cell
 from xling.training.pipeline import PIPELINE_FILE, run_pipeline
 from xling.training.pipeline_config import PipelineConfig
-from xling.training.rundir import RESUME_FREE
+from xling.config import RESUME_FREE
 
 log = logging.getLogger("xling")
 AVERAGES = {"avg": "all", "avg zero-shot": "zero_shot"}

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from xling.config import TrainConfig, load_yaml
+from xling.config import RESUME_FREE, TrainConfig, load_yaml
 from xling.errors import ConfigError
 from xling.models import XlingModel, save_model
 from xling.reporting.results import Results
@@ -15,9 +15,6 @@ from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
 # Files and folders a run writes; --overwrite removes exactly these.
 RUN_ARTIFACTS = ("results.json", "config.yaml", CHECKPOINT_DIR, CHECKPOINT_DIR + ".tmp", "model", "predictions",
                  BEST_FILE, "train_log.jsonl", "stages", "pipeline.yaml")
-# Options that may differ between a killed run and its resumption.
-RESUME_FREE = {"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "checkpoint_every",
-               "checkpoint_minutes"}
 
 
 def prepare_run_dir(cfg: TrainConfig, config_file: str = "config.yaml", options: dict[str, Any] | None = None) -> Path:
