@@ -20,9 +20,9 @@ E5 = Path(os.environ.get("XLING_E5", ROOT / "benchmarks" / "cache" / "e5-small")
 
 
 def e5_checkpoint() -> Path:
-    """multilingual-e5-small as a local checkpoint, built with ../shared/tools/build_e5_checkpoint.py if missing."""
+    """multilingual-e5-small as a local checkpoint, built with ``xling model download e5-small`` if missing."""
     if not (E5 / "model.safetensors").exists():
-        subprocess.run([sys.executable, str(SHARED / "tools" / "build_e5_checkpoint.py"), str(E5)], check=True)
+        subprocess.run([sys.executable, "-m", "xling", "model", "download", "e5-small", str(E5)], check=True)
     return E5
 
 

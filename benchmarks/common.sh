@@ -6,5 +6,5 @@ X=".venv/bin/xling"
 SHARED=${XLING_SHARED:-../shared}
 D=$SHARED/data
 M=${XLING_E5:-benchmarks/cache/e5-small}
-[ -f "$M/model.safetensors" ] || .venv/bin/python "$SHARED/tools/build_e5_checkpoint.py" "$M"
+[ -f "$M/model.safetensors" ] || "$X" model download e5-small "$M"
 step() { echo "$(date +%T) $*" >&2; }

