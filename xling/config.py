@@ -87,6 +87,7 @@ class TrainConfig:
     weight_decay: float = _opt(0.01, "AdamW weight decay (not on biases and norms)")
     warmup_ratio: float = _opt(0.1, "share of steps with linear warm-up")
     max_grad_norm: float = _opt(1.0, "gradient clipping norm (0: off)")
+    fused_optimizer: bool = _opt(True, "fused AdamW kernel where torch has one for the device (else foreach)")
     max_seq_length: int | None = _opt(None, "sub-word limit per sequence (default: the task's, 128)")
     group_by_length: bool = _opt(True, "batch sequences of similar length (dynamic padding)")
     mixed_precision: str = _opt("auto", "auto (bf16 on a capable GPU), no, bf16, fp16")

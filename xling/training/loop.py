@@ -96,7 +96,24 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opt
         for chosen, wd in ((decay, cfg.weight_decay), (no_decay, 0.0)):
             if chosen:
                 groups.append({"params": chosen, "lr": rates[part], "weight_decay": wd, "name": part})
-    return torch.optim.AdamW(groups, eps=1e-8)
+    return adamw(groups, fused=cfg.fused_optimizer)
+
+
+def adamw(groups: list[dict[str, Any]], fused: bool = True) -> torch.optim.Optimizer:
+    """AdamW as one fused kernel where torch has it for the parameters' device and dtype, else ``foreach``
+    (one multi-tensor kernel per operation); the same update either way, within float rounding."""
+    if fused and _fused_kernel_fits([p for g in groups for p in g["params"]]):
+        return torch.optim.AdamW(groups, eps=1e-8, fused=True)
+    return torch.optim.AdamW(groups, eps=1e-8, foreach=True)
+
+
+def _fused_kernel_fits(params: list[torch.Tensor]) -> bool:
+    try:
+        from torch.optim.optimizer import _get_fused_kernels_supported_devices
+    except ImportError:  # an older torch
+        return False
+    devices = _get_fused_kernels_supported_devices()
+    return all(p.is_floating_point() and p.device.type in devices for p in params)
 
 
 class _StopFlag:
