@@ -25,7 +25,8 @@ from xling.errors import ConfigError
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 # Options that may differ between a killed run and its resumption (the rest must match the saved config).
-RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "eval_tokens", "checkpoint_every",
+RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "eval_tokens", "max_tokens_per_batch",
+                         "gradient_checkpointing", "checkpoint_every",
                          "checkpoint_minutes"})
 
 
@@ -78,6 +79,11 @@ class TrainConfig:
     max_steps: int | None = _opt(None, "stop after this many optimiser steps (overrides epochs)")
     batch_size: int = _opt(32, "examples per optimiser step (before accumulation)")
     gradient_accumulation: int = _opt(1, "batches accumulated per optimiser step")
+    max_tokens_per_batch: int | None = _opt(None, "split a training batch over this many padded tokens into "
+                                                  "micro-batches accumulated to the same gradient (default: "
+                                                  "the task's, e.g. QA 768; 0: never split)")
+    gradient_checkpointing: bool = _opt(False, "recompute the encoder's activations in the backward pass "
+                                               "(much less memory, about a third more compute)")
     eval_batch_size: int = _opt(64, "examples per evaluation batch (when eval_tokens is 0)")
     eval_tokens: int = _opt(2048, "evaluation batches sorted by length and filled up to this many padded tokens "
                                   "(0: eval_batch_size examples per batch)")
@@ -113,6 +119,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.eval_tokens < 0:
             raise ConfigError(f"eval_tokens must be >= 0, got {self.eval_tokens}")
+        if self.max_tokens_per_batch is not None and self.max_tokens_per_batch < 0:
+            raise ConfigError(f"max_tokens_per_batch must be >= 0 or unset, got {self.max_tokens_per_batch}")
         for name in ("max_train_examples", "max_eval_examples", "max_selection_examples", "max_steps",
                      "eval_every", "checkpoint_every", "max_seq_length"):
             value = getattr(self, name)
@@ -142,6 +150,8 @@ class TrainConfig:
         return self.replace(
             epochs=epochs,
             max_seq_length=self.max_seq_length or task.max_seq_length,
+            max_tokens_per_batch=(self.max_tokens_per_batch if self.max_tokens_per_batch is not None
+                                  else task.options.get("max_tokens_per_batch")),
             train_language=self.train_language or task.train_language,
             languages=list(self.languages) or list(task.languages),
         )

@@ -54,6 +54,7 @@ class Kind:
     padded_keys: Mapping[str, int | None] = {}
     stacked_keys: frozenset[str] = frozenset()
     label_keys: frozenset[str] = frozenset({"labels"})
+    in_batch_loss: bool = False  # the loss compares the examples of a batch (no micro-batches)
     selects_rows: bool = False  # read() can keep one split's rows of a file holding all (row_filter)
 
     @property

@@ -116,6 +116,7 @@ class ImageText(Kind):
     head = "image_text"
     example_type = ImageTextExample
     stacked_keys = frozenset({IMAGE_KEY})
+    in_batch_loss = True  # contrastive: the other captions of the batch are the negatives
 
     def is_labelled(self, example: ImageTextExample) -> bool:
         return example.image_id is not None or example.image is not None

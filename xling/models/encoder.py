@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from xling.errors import ConfigError
+
 
 class Encoder(nn.Module):
     """Wraps a pretrained encoder; ``forward`` returns ``num_layers + 1`` tensors of shape (B, T, d).
@@ -64,6 +66,12 @@ class Encoder(nn.Module):
 
     def freeze_embeddings(self) -> None:
         self.model.get_input_embeddings().weight.requires_grad_(False)
+
+    def gradient_checkpointing(self) -> None:
+        """Recompute each layer's activations in the backward pass (non-reentrant: frozen embeddings work)."""
+        if not getattr(self.model, "supports_gradient_checkpointing", False):
+            raise ConfigError(f"{type(self.model).__name__} does not support gradient checkpointing")
+        self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -27,6 +27,7 @@ from xling.errors import XlingError
 from xling.models.build import resolve_mixed_precision
 from xling.training.averaging import drop_snapshots, load_average, save_snapshot
 from xling.training.best import BEST_FILE, check_best, drop_previous, load_best, version_of, write_best
+from xling.training.micro import forward_backward
 
 CHECKPOINT_DIR = "checkpoint"
 
@@ -219,8 +220,8 @@ def train_loop(
             for batch in epoch_loader:
                 inputs = {k: v for k, v in batch.items() if isinstance(v, torch.Tensor)}
                 with accelerator.accumulate(model):
-                    output = model(**inputs, task=batch["task"][0])
-                    accelerator.backward(output.loss)
+                    batch_loss = forward_backward(model, inputs, batch["task"][0], accelerator,
+                                                  cfg.max_tokens_per_batch)
                     if accelerator.sync_gradients and cfg.max_grad_norm > 0:
                         accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                     optimizer.step()
@@ -229,7 +230,7 @@ def train_loop(
                 state.batch_in_epoch += 1
                 state.train_tokens += int(batch["attention_mask"].sum())
                 state.train_examples += len(batch["task"])
-                loss = float(output.loss.detach())
+                loss = float(batch_loss)
                 state.loss_ema = loss if state.loss_ema is None else 0.98 * state.loss_ema + 0.02 * loss
                 state.loss_sum += loss
                 state.loss_count += 1
