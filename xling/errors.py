@@ -21,3 +21,7 @@ class MissingDataError(DataError, FileNotFoundError):
 
 class UnlabelledSplitError(DataError):
     """A split has no gold labels (XTREME strips several test sets)."""
+
+
+class LeakageError(DataError):
+    """An evaluation set holds examples parallel to (translations of) what the run trained or selected on."""
