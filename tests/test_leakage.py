@@ -138,3 +138,51 @@ def test_xquad_selection_loses_the_evaluated_questions(tmp_path):
     assert training.dropped["count"] == 3 and any("3 selection examples are evaluated" in w for w in warnings)
     selection = next(u.record() for u in training.uses() if u.role == "selection")
     assert selection["dropped_parallel"]["count"] == 3 and selection["rows"] == "0,2,4,6-7"
+
+
+@pytest.mark.slow
+def test_cli_records_data_and_evaluate_stops_on_parallel_rows(tiny_bert, tmp_path):
+    """Train with the protocol (identity in results.json), then `xling evaluate` on the translations of the
+    training rows: exit 2 with one line. On the held-out rows the same evaluation works."""
+    from tests.conftest import run_cli
+
+    root = write_pawsx(tmp_path / "pawsx")
+    out = tmp_path / "run"
+    trained = run_cli("train", "--task", "pawsx", "--model", tiny_bert, "--data-dir", root, "--output-dir", out,
+                      "--train-split", "dev", "--selection-holdout", "8", "--parallel-holdout", "10",
+                      "--languages", "en,es,de", "--epochs", "1", "--batch-size", "8", "--max-seq-length", "16",
+                      "--quiet", "--no-oracle-selection")
+    assert trained.returncode == 0, trained.stderr
+    results = json.loads((out / "results.json").read_text())
+    roles = {(r["role"], r["lang"]): r for r in results["data"]}
+    assert set(roles) == {("train", "en"), ("selection", "en"), ("held_out", "en")}
+    assert roles[("held_out", "en")]["n"] == 10 and roles[("train", "en")]["n"] == 12
+    assert results["languages"]["es"]["examples"] == 10 and results["languages"]["en"]["examples"] == 10
+    assert results["languages"]["es"]["split"] == "dev[held-out rows]" and results["languages"]["es"]["sha256"]
+    again = run_cli("evaluate", "--run", out, "--languages", "es", "--eval-split", "dev", "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((out / "evaluate.json").read_text())["languages"]["es"]["examples"] == 10
+    # the same run without held-out rows: es dev is the translation of what it trained on
+    leaky = tmp_path / "leaky"
+    trained = run_cli("train", "--task", "pawsx", "--model", tiny_bert, "--data-dir", root, "--output-dir", leaky,
+                      "--train-split", "dev", "--selection-holdout", "8", "--languages", "de", "--epochs", "1",
+                      "--batch-size", "8", "--max-seq-length", "16", "--quiet", "--no-oracle-selection")
+    assert trained.returncode == 0, trained.stderr
+    stopped = run_cli("evaluate", "--run", leaky, "--languages", "es", "--eval-split", "dev", "--quiet")
+    assert stopped.returncode == 2
+    line = stopped.stderr.strip().splitlines()[-1]
+    assert "dev-es of pawsx" in line and f"{ROWS - 8} of {ROWS} examples" in line and "--parallel-holdout" in line
+
+
+def test_held_out_rows_are_cut_before_the_evaluation_cap(tmp_path):
+    root = write_pawsx(tmp_path / "pawsx")
+    task = get_task("pawsx")
+    cfg = pawsx_cfg(root, parallel_holdout=10, max_eval_examples=6)
+    training = load_training(task, cfg)
+    targets, _, _ = load_targets(task, cfg, training)
+    assert len(targets["es"]) == 6 and set(targets["es"].rows) <= set(training.held_out.rows)
+    assert targets["es"].rows == targets["en"].rows  # the same rows in every language
+    uncut, _, _ = load_targets(task, cfg.replace(parallel_holdout=0, train_split="train", selection_holdout=0,
+                                                 languages=["de"]))
+    plain = load_targets(task, cfg.replace(languages=["de"]), training)[0]["de"]
+    assert plain.rows == uncut["de"].rows  # an uncut split gets load_split's own subset

@@ -110,11 +110,17 @@ def load_training(task: Task, cfg: TrainConfig) -> TrainingData:
     return TrainingData(train, selection, held_out=held_out)
 
 
+def _cap(data: SplitData, limit: int | None) -> None:
+    """The random subset :func:`load_split` takes (the same one for an uncut split), after a cut."""
+    if limit and limit < len(data):
+        data.keep(sorted(random.Random(0).sample(range(len(data)), limit)))
+
+
 def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | None = None,
                        max_examples: int | None = None) -> tuple[SplitData, str | None]:
     """The labelled split to score ``lang`` on; falls back (with a note) when the wanted one is unusable."""
     split = split or cfg.eval_split
-    max_examples = max_examples if max_examples is not None else cfg.max_eval_examples
+    max_examples = (max_examples or None) if max_examples is not None else cfg.max_eval_examples  # 0: every example
     try:
         data = _load(task, lang, split, cfg, max_examples)
         if data.labelled:
@@ -154,13 +160,15 @@ def load_targets(task: Task, cfg: TrainConfig, training: TrainingData | None = N
     uses = list(used or []) + (training.uses() if training else [])
     held = [u for u in uses if u.role == "held_out"]
     for lang in cfg.languages:
-        try:
-            data, note = resolve_eval_split(task, lang, cfg, split)
+        try:  # with held-out rows: cut to them first, then take the subset (so n is the cap, not less)
+            data, note = resolve_eval_split(task, lang, cfg, split, max_examples=0 if held else None)
         except MissingDataError as exc:
             missing[lang] = str(exc)
             warnings.append(str(exc).splitlines()[0] + "; skipped")
             continue
         data, cut = restrict(task, data, held)
+        if held:
+            _cap(data, cfg.max_eval_examples)
         targets[lang] = data
         note = "; ".join(filter(None, (note, cut))) or None
         if note:
@@ -214,12 +222,14 @@ def load_oracle_sets(task: Task, cfg: TrainConfig, targets: dict[str, SplitData]
         if lang == cfg.train_language or lang in cfg.train_languages:
             continue
         try:
-            data = _load(task, lang, cfg.dev_split, cfg, cfg.max_oracle_examples)
+            data = _load(task, lang, cfg.dev_split, cfg, None if held else cfg.max_oracle_examples)
         except (MissingDataError, DataError):
             continue
         if not data.labelled:
             continue
         data, _ = restrict(task, data, held)
+        if held:
+            _cap(data, cfg.max_oracle_examples)
         hits = [h for h in overlaps(task, data, uses) if h[0].role != "held_out"]
         if any(h[0].role == "train" for h in hits):
             raise leakage_error(task, data, [h for h in hits if h[0].role == "train"], "oracle selection on")
