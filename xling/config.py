@@ -39,7 +39,9 @@ def _opt(default: Any, help: str, **extra: Any) -> Any:
 class TrainConfig:
     """Everything a training run depends on."""
 
-    task: str | None = _opt(None, "task name (xling tasks lists them)")
+    task: str | None = _opt(None, "task name (xling tasks lists them) or a YAML task file (docs/tasks.md)")
+    include_tasks: list = _opt([], "YAML task files, or folders of them, whose tasks to register "
+                                   "(comma-separated; docs/tasks.md)")
     model: str | None = _opt(None, "Hugging Face model id or local checkpoint directory")
     output_dir: str | None = _opt(None, "run directory (results.json, config, checkpoints, predictions)")
     # model
@@ -132,9 +134,16 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
     def with_task_defaults(self, task: Any) -> "TrainConfig":
-        """Fill a task declaration's defaults into unset options (epochs, sequence length, languages)."""
+        """Fill a task declaration's defaults into unset options (epochs, sequence length, languages).
+
+        A task from a YAML file is then named by the file's absolute path (as are ``include_tasks``), so
+        that the saved config finds it again from any directory (``xling evaluate``, ``--resume``).
+        """
         epochs = self.epochs if self.epochs is not None else task.options.get("epochs", 3)
+        from_file = task.origin and str(self.task).lower().endswith((".yaml", ".yml"))
         return self.replace(
+            task=task.origin if from_file else self.task,
+            include_tasks=[str(Path(p).expanduser().resolve()) for p in self.include_tasks],
             epochs=epochs,
             max_seq_length=self.max_seq_length or task.max_seq_length,
             train_language=self.train_language or task.train_language,

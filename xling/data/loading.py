@@ -164,7 +164,7 @@ def load_hub(task: Task, hub: HubSource, lang: str, split: str) -> tuple[list[An
     """Load from the Hugging Face hub (or a local dataset folder laid out like a hub repo)."""
     import datasets
 
-    dataset = datasets.load_dataset(hub.path, hub.config_for(lang), split=hub.splits[split])
+    dataset = datasets.load_dataset(hub.path, hub.config_for(lang), split=hub.split_for(lang, split))
     if hub.language_column:
         column = dataset[hub.language_column]
         dataset = dataset.select([i for i, value in enumerate(column) if value == lang])
