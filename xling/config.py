@@ -26,7 +26,7 @@ from xling.errors import ConfigError
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 # Options that may differ between a killed run and its resumption (the rest must match the saved config).
 RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "checkpoint_every",
-                         "checkpoint_minutes"})
+                         "checkpoint_minutes", "report_to", "logging_steps"})
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:
@@ -102,6 +102,9 @@ class TrainConfig:
     save_predictions: bool = _opt(True, "write per-language predictions")
     num_workers: int = _opt(0, "data-loader worker processes")
     quiet: bool = _opt(False, "no progress bars (for logs)")
+    report_to: list = _opt([], "experiment trackers, comma-separated: tensorboard, mlflow, wandb or none "
+                               "(needs xling[trackers]; files in the run directory, see docs/trackers.md)")
+    logging_steps: int = _opt(50, "log training loss, learning rate and gradient norm to the trackers every N steps")
     resume: bool = _opt(False, "continue a killed run from its last checkpoint")
     overwrite: bool = _opt(False, "replace a finished run in output_dir")
 
@@ -129,6 +132,11 @@ class TrainConfig:
             raise ConfigError("selection_holdout must be >= 0")
         if self.average_checkpoints < 0:
             raise ConfigError("average_checkpoints must be >= 0")
+        if self.logging_steps < 1:
+            raise ConfigError(f"logging_steps must be >= 1, got {self.logging_steps}")
+        from xling.training.trackers import parse_report_to
+
+        parse_report_to(self.report_to)  # names only; the packages are checked when a run starts
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
