@@ -317,7 +317,7 @@ def run_ensemble(paths: Sequence[str | Path], output_dir: str | Path, method: st
     if method == "weights":
         check_same_architecture(members, members[0].results.task["name"])  # before any loading or scoring
     prepare_output(out, overwrite)
-    task = get_task(members[0].results.task["name"])
+    task = get_task(members[0].results.task.get("file") or members[0].results.task["name"])
     langs = list(languages or common_languages(members))
     if not langs:
         raise ConfigError("the members have no scored language in common; choose with --languages")

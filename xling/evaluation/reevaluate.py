@@ -16,7 +16,7 @@ from xling.models.build import load_tokenizer
 from xling.reporting.results import Results, run_results
 from xling.tasks.task import Task
 
-EVALUATE_OPTIONS = ("task", "languages", "data_dir", "files", "source", "eval_split", "fallback_split",
+EVALUATE_OPTIONS = ("task", "include_tasks", "languages", "data_dir", "files", "source", "eval_split", "fallback_split",
                     "missing_languages", "max_eval_examples", "eval_batch_size", "quiet", "save_predictions")
 
 
