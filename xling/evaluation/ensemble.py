@@ -123,7 +123,7 @@ def predict_outputs(model_dir: Path, task: Task, targets: dict[str, SplitData], 
     return {lang: evaluate_split(model, task, data, tokenizer, max_length=cfg.max_seq_length,
                                  batch_size=cfg.eval_batch_size, device=device,
                                  mixed_precision=resolve_mixed_precision(cfg.mixed_precision),
-                                 progress=not cfg.quiet, keep_outputs=True)
+                                 progress=not cfg.quiet, keep_outputs=True, max_tokens=cfg.eval_tokens)
             for lang, data in targets.items()}
 
 

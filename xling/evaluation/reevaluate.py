@@ -17,7 +17,8 @@ from xling.reporting.results import Results, run_results
 from xling.tasks.task import Task
 
 EVALUATE_OPTIONS = ("task", "include_tasks", "languages", "data_dir", "files", "source", "eval_split", "fallback_split",
-                    "missing_languages", "max_eval_examples", "eval_batch_size", "quiet", "save_predictions")
+                    "missing_languages", "max_eval_examples", "eval_batch_size", "eval_tokens", "quiet",
+                    "save_predictions")
 
 
 def reuse_head(model: XlingModel, trained: Task, other: Task) -> None:

@@ -10,11 +10,12 @@ from xling.config import RESUME_FREE, TrainConfig, load_yaml
 from xling.errors import ConfigError
 from xling.models import XlingModel, save_model
 from xling.reporting.results import Results
+from xling.training.best import PREVIOUS_BEST
 from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
 
 # Files and folders a run writes; --overwrite removes exactly these.
 RUN_ARTIFACTS = ("results.json", "config.yaml", CHECKPOINT_DIR, CHECKPOINT_DIR + ".tmp", "model", "predictions",
-                 BEST_FILE, "train_log.jsonl", "stages", "pipeline.yaml")
+                 BEST_FILE, PREVIOUS_BEST, BEST_FILE + ".tmp", "train_log.jsonl", "stages", "pipeline.yaml")
 
 
 def prepare_run_dir(cfg: TrainConfig, config_file: str = "config.yaml", options: dict[str, Any] | None = None) -> Path:
@@ -58,4 +59,5 @@ def finish_run(model: XlingModel, tokenizer: Any, cfg: TrainConfig, run_dir: Pat
         save_model(model, run_dir / "model", tokenizer)
     results.save(run_dir)
     shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
-    (run_dir / BEST_FILE).unlink(missing_ok=True)
+    for name in (BEST_FILE, PREVIOUS_BEST):
+        (run_dir / name).unlink(missing_ok=True)
