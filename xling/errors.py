@@ -21,3 +21,7 @@ class MissingDataError(DataError, FileNotFoundError):
 
 class UnlabelledSplitError(DataError):
     """A split has no gold labels (XTREME strips several test sets)."""
+
+
+class OutputError(XlingError):
+    """Output cannot be written (a read-only folder, a full disk, a path that is not a folder)."""
