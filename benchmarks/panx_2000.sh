@@ -2,7 +2,7 @@
 # The issue-2 acceptance run: xling train --task panx on multilingual-e5-small, 2,000 English WikiANN training
 # sentences, one epoch, full fine-tuning, evaluated on the full de, es, nl, pl, ru test sets (10,000 sentences each),
 # once with --fusion last and once with --fusion aif --fusion-layer 8. Learning rate 2e-4 / batch 16 from
-# benchmarks/lr_sweep.py (English dev only; the XTREME default 2e-5 / batch 32 gives 63 steps and F1 0 at this budget).
+# benchmarks/sweeps/lr-panx.yaml (English dev only; the XTREME default 2e-5 / batch 32 gives 63 steps and F1 0 at this budget).
 #
 #   bash benchmarks/panx_2000.sh        # finished runs are kept; writes benchmarks/results/panx_2000.md
 set -euo pipefail

@@ -21,7 +21,7 @@ from common import OUT, PLOTS, RESULTS, read_jsonl, write_jsonl
 
 SUMMARY = RESULTS / "quality_runs.jsonl"
 ORDER = ["last", "aif2", "aif4", "aif6", "aif8", "aif10", "aif11", "scalar_mix", "concat8", "aif8g4"]
-AIF_LAYERS = (2, 4, 6, 8, 10, 11)  # the aif{k} configurations quality.py can run
+AIF_LAYERS = (2, 4, 6, 8, 10, 11)  # the aif{k} configurations of benchmarks/sweeps/quality.yaml
 TASK_NAMES = {"panx": "NER (PAN-X, F1)", "udpos": "POS (UD, F1)", "pawsx": "PAWS-X (acc.)", "xnli": "XNLI (acc.)"}
 
 
