@@ -39,7 +39,7 @@ from xling.models.build import build_run_model, device_of, head_spec, load_token
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
 from xling.training.pipeline_config import PipelineConfig, Stage, describe, stage_specs
-from xling.training.rundir import finish_run, prepare_run_dir
+from xling.training.rundir import finish_run, run_directory
 from xling.training.stage import StageTask, train_tasks
 from xling.training.trackers import Tracking, check_trackers, start_tracking
 
@@ -132,15 +132,20 @@ def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: 
 
 def run_pipeline(cfg: PipelineConfig) -> Results:
     """``xling pipeline``: train every stage, score the target zero-shot, write ``results.json``."""
-    from accelerate.utils import set_seed
-
     shared = cfg.train
     shared.require("model", "output_dir")
     check_trackers(shared.report_to)
     if not cfg.target:
         raise ConfigError("a pipeline needs a target stage: target: {task: NAME} in the YAML file or --target NAME")
     stages = stage_specs(cfg, Path(shared.output_dir))
-    out = prepare_run_dir(shared, PIPELINE_FILE, cfg.to_dict())
+    with run_directory(shared, PIPELINE_FILE, cfg.to_dict()) as out:  # locked; see rundir.py
+        return _run(cfg, stages, out)
+
+
+def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
+    from accelerate.utils import set_seed
+
+    shared = cfg.train
     save_yaml(cfg, out / PIPELINE_FILE)
     set_seed(shared.seed)
     tokenizer = load_tokenizer(shared.model)
