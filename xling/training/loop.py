@@ -67,10 +67,13 @@ class LoopState:
 
 @dataclass
 class Hooks:
-    """Named hooks the loop calls. ``evaluate(step) -> (selection score, details)``."""
+    """Named hooks the loop calls. ``evaluate(step) -> (selection score, details)``; ``on_log(record)`` after
+    each evaluation point; ``on_step(state, learning rate, gradient norm or None)`` after each optimiser step
+    (:class:`xling.training.trackers.Tracking` logs them)."""
 
     evaluate: Callable[[int], tuple[float, dict[str, Any]]]
     on_log: Callable[[dict[str, Any]], None] = lambda record: None
+    on_step: Callable[["LoopState", float, Any], None] = lambda state, learning_rate, grad_norm: None
 
 
 def count_steps(cfg: TrainConfig, batches_per_epoch: int) -> tuple[int, int]:
@@ -222,8 +225,9 @@ def train_loop(
                 with accelerator.accumulate(model):
                     batch_loss = forward_backward(model, inputs, batch["task"][0], accelerator,
                                                   cfg.max_tokens_per_batch)
+                    grad_norm = None
                     if accelerator.sync_gradients and cfg.max_grad_norm > 0:
-                        accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                        grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                     optimizer.step()
                     scheduler.step()
                     optimizer.zero_grad()
@@ -237,6 +241,7 @@ def train_loop(
                 if not accelerator.sync_gradients:
                     continue
                 state.step += 1
+                hooks.on_step(state, scheduler.get_last_lr()[0], grad_norm)
                 elapsed = state.train_seconds + time.perf_counter() - started
                 bar.update(1)
                 bar.set_postfix(loss=f"{state.loss_ema:.4f}", lr=f"{scheduler.get_last_lr()[0]:.1e}",
