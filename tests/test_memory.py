@@ -102,3 +102,19 @@ def test_qa_defaults_split_batches_into_two_windows():
         assert cfg.max_tokens_per_batch == 2 * 384 and cfg.batch_size == 32  # the effective batch stays 32
     assert TrainConfig(max_tokens_per_batch=0).with_task_defaults(get_task("tydiqa")).max_tokens_per_batch == 0
     assert TrainConfig().with_task_defaults(get_task("panx")).max_tokens_per_batch is None
+
+
+@pytest.mark.slow
+def test_compiled_encoder_gives_the_same_outputs_and_names(tiny_bert, encoder, tokenizer, accelerator):
+    task, inputs = pair_batch(tokenizer)
+    results = []
+    for compiled in (False, True):
+        cfg = TrainConfig(model=str(tiny_bert), dropout=0.0, compile=compiled)
+        torch.manual_seed(0)
+        model = build_run_model(task, cfg, copy.deepcopy(encoder)).train()
+        loss, grads = grads_and_loss(model, inputs, task, accelerator, None)
+        results.append((loss, grads, list(model.state_dict())))
+    assert results[0][2] == results[1][2]  # compiled in place: the same parameter names
+    assert results[1][0] == pytest.approx(results[0][0], rel=1e-5)
+    for name, grad in results[0][1].items():
+        assert torch.allclose(grad, results[1][1][name], rtol=1e-4, atol=1e-6), name

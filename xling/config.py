@@ -26,8 +26,8 @@ from xling.errors import ConfigError
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 # Options that may differ between a killed run and its resumption (the rest must match the saved config).
 RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "eval_tokens",
-                         "max_tokens_per_batch", "gradient_checkpointing", "checkpoint_every", "checkpoint_minutes",
-                         "report_to", "logging_steps"})
+                         "max_tokens_per_batch", "gradient_checkpointing", "compile", "checkpoint_every",
+                         "checkpoint_minutes", "report_to", "logging_steps"})
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:
@@ -87,6 +87,7 @@ class TrainConfig:
     max_tokens_per_batch: int | None = _opt(None, "split a training batch over this many padded tokens into "
                                                   "micro-batches accumulated to the same gradient (default: "
                                                   "the task's, e.g. QA 768; 0: never split)")
+    compile: bool = _opt(False, "torch.compile the encoder (dynamic shapes) for training and evaluation")
     gradient_checkpointing: bool = _opt(False, "recompute the encoder's activations in the backward pass "
                                                "(much less memory, about a third more compute)")
     eval_batch_size: int = _opt(64, "examples per evaluation batch (when eval_tokens is 0)")

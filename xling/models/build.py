@@ -30,6 +30,8 @@ def build_run_model(task: Task, cfg: TrainConfig, encoder: Encoder | None = None
         model.encoder.freeze_embeddings()
     if cfg.gradient_checkpointing:
         model.encoder.gradient_checkpointing()
+    if cfg.compile:
+        model.encoder.model.compile(dynamic=True)  # in place: parameter names and saved files stay the same
     return model
 
 
