@@ -51,6 +51,7 @@ class LoopState:
     train_tokens: int = 0
     train_examples: int = 0
     train_seconds: float = 0.0
+    selection_seconds: float = 0.0  # evaluating for selection and saving the best (not in train_seconds)
     loss_sum: float = 0.0
     loss_count: int = 0
     loss_ema: float | None = None
@@ -196,6 +197,7 @@ def train_loop(
         committed[0] = state.best_version
 
     def select() -> None:
+        began = time.perf_counter()
         score, details = hooks.evaluate(state.step)
         train_loss = state.loss_sum / max(1, state.loss_count)
         state.loss_sum, state.loss_count = 0.0, 0
@@ -207,6 +209,7 @@ def train_loop(
             save_best(accelerator, model, run_dir, state.best_version, committed[0])
         if cfg.average_checkpoints:
             save_snapshot(accelerator, model, run_dir, [h["step"] for h in state.history], cfg.average_checkpoints)
+        state.selection_seconds += time.perf_counter() - began
         hooks.on_log(record)
 
     bar = tqdm(total=total_steps, initial=state.step, desc="train", unit="step", disable=cfg.quiet,
