@@ -172,7 +172,7 @@ def run_qa(work: Path, threads: dict, extra: list[str]) -> dict:
     run_dir = work / ("qa-tydiqa" + "".join(extra).replace("-", "_"))
     command = [sys.executable, "-m", "xling", "train", "--task", "tydiqa", "--model", str(e5_checkpoint()),
                "--data-dir", str(DATA / "tydiqa_goldp"), "--output-dir", str(run_dir), "--overwrite",
-               "--languages", "en", "--max-train-examples", "64", "--max-steps", "1", "--max-selection-examples", "16",
+               "--languages", "ar", "--max-train-examples", "64", "--max-steps", "1", "--max-selection-examples", "16",
                "--max-eval-examples", "16", "--no-oracle-selection", "--no-save-model", "--no-save-predictions",
                "--quiet", *extra]
     code, peak = run_measured(command, log=run_dir.with_suffix(".log"), env=threads)
@@ -301,7 +301,8 @@ def main() -> None:
                     print(f"    {runs[name][-1]['train_seconds']:.1f} s, {runs[name][-1]['peak_rss_mb']:.0f} MB",
                           flush=True)
             training[setting] = {name: median_run(rs) for name, rs in runs.items()}
-        result["training"] = training
+            result["training"] = training
+            save(result, args.output)
     if "eval" in parts:  # the model to evaluate, trained apart (saving it is not part of a measured run)
         print("training the model for the evaluation ...", flush=True)
         saved_model = Path(run_xling(ROOT, "xling-model", args.n, args.dev, False, work, threads, save=True)["run_dir"])
@@ -315,18 +316,25 @@ def main() -> None:
         result["evaluation"] = {name: {k: v for k, v in median_run(rs, "eval_seconds").items() if k != "predictions"}
                                 for name, rs in runs.items()}
         result["evaluation"]["identical_predictions"] = identical
+        save(result, args.output)
     if "qa" in parts:
         print("qa tydiqa ...", flush=True)
         result["qa"] = [run_qa(work, threads, [])]
+        save(result, args.output)
     if "fusion" in parts:
         import torch
 
         torch.set_num_threads(args.threads)
         print("fusion step times (interleaved) ...", flush=True)
         result["fusion_steps"] = fusion_steps(rounds=args.fusion_rounds)
-    (RESULTS / f"{args.output}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / f"{args.output}.md").write_text(render(result) + "\n")
+    save(result, args.output)
     print(render(result))
+
+
+def save(result: dict, stem: str) -> None:
+    """Write what is measured so far (a part that is missing is left out of the table)."""
+    (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{stem}.md").write_text(render(result) + "\n")
 
 
 def render(result: dict) -> str:
