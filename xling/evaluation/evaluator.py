@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from xling.config import TrainConfig
 from xling.data.examples import SplitData
 from xling.data.features import feature_length, sorted_batches
+from xling.distributed import gather_by_index, is_main, mine
 from xling.kinds import collator_for, get_kind
 from xling.metrics import METRICS
 from xling.models.build import device_of, resolve_mixed_precision
@@ -50,14 +51,18 @@ def predict_features(
     mixed_precision: str = "no",
     progress: str | None = None,
 ) -> list[np.ndarray]:
-    """Per-feature outputs (probabilities), batches sorted by length, original order restored."""
+    """Per-feature outputs (probabilities), batches sorted by length, original order restored.
+
+    With several processes each predicts every n-th batch and all of them get every output
+    (:func:`~xling.distributed.gather_by_index`: each feature exactly once).
+    """
     kind = get_kind(task.kind)
     collate = collator_for([kind], pad_token_id)
     was_training = model.training
     model.eval()
-    outputs: list[np.ndarray | None] = [None] * len(features)
-    batches = sorted_batches([feature_length(f) for f in features], batch_size)
-    bar = tqdm(batches, desc=progress, unit="batch", leave=False, disable=progress is None)
+    outputs: dict[int, np.ndarray] = {}
+    batches = mine(sorted_batches([feature_length(f) for f in features], batch_size))
+    bar = tqdm(batches, desc=progress, unit="batch", leave=False, disable=progress is None or not is_main())
     try:
         for indices in bar:
             batch = collate([{k: v for k, v in features[i].items() if k not in kind.label_keys} for i in indices])
@@ -68,7 +73,7 @@ def predict_features(
                 outputs[i] = output
     finally:
         model.train(was_training)
-    return outputs  # type: ignore[return-value]
+    return gather_by_index(outputs, len(features))
 
 
 def evaluate_split(
@@ -142,7 +147,7 @@ def evaluate_targets(model: torch.nn.Module, tokenizer: Any, task: Task, cfg: Tr
         scores[lang] = result.stored(notes.get(lang))
         log.info("%s %s: %s = %.2f (%d examples)", task.name, data.describe(), task.metric, result.primary,
                  result.examples)
-        if predictions_dir is not None and cfg.save_predictions:
+        if predictions_dir is not None and cfg.save_predictions and is_main():
             write_predictions(task, data, result, predictions_dir)
     seconds = time.perf_counter() - start
     return scores, {"eval_seconds": seconds, "eval_examples": total,

@@ -27,11 +27,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from xling.config import save_yaml
 from xling.data.multitask import MultiTaskBatches, task_probabilities
 from xling.data.run_data import load_oracle_sets, load_targets, load_training
+from xling.distributed import process_device
 from xling.errors import ConfigError, MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models import XlingModel, build_fusion
@@ -148,9 +147,7 @@ def run_pipeline(cfg: PipelineConfig) -> Results:
     if not targets:
         raise MissingDataError(f"no language of {task.name} has evaluation data; nothing to score")
     oracle_sets = load_oracle_sets(task, target_cfg, targets) if target_cfg.oracle_selection else {}
-    model = build_pipeline_model(stages)
-    if torch.cuda.is_available():
-        model.to("cuda")
+    model = build_pipeline_model(stages).to(process_device())  # this process's own device, not GPU 0 for all
     records: list[dict[str, Any]] = []
     pending: Stage | None = None  # the last finished stage, whose state the model does not hold yet
     for i, (stage, stage_data) in enumerate(zip(stages, data)):

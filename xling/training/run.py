@@ -8,10 +8,9 @@
 
 from __future__ import annotations
 
-import torch
-
 from xling.config import TrainConfig, save_yaml
 from xling.data.run_data import load_oracle_sets, load_targets, load_training, resolve_task
+from xling.distributed import on_main, start_processes
 from xling.errors import MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models.build import build_run_model, head_spec, load_tokenizer
@@ -25,11 +24,17 @@ def run_training(cfg: TrainConfig) -> Results:
     from accelerate.utils import set_seed
 
     cfg.require("task", "model", "output_dir")
+    start_processes()  # under torchrun / accelerate launch: only the main process touches the run directory
     task = resolve_task(cfg)
     head_spec(task, cfg)  # a task without a trainable head (retrieval) says so before any directory is made
     cfg = cfg.with_task_defaults(task)
-    run_dir = prepare_run_dir(cfg)
-    save_yaml(cfg, run_dir / "config.yaml")
+
+    def start_run_dir():
+        run_dir = prepare_run_dir(cfg)
+        save_yaml(cfg, run_dir / "config.yaml")
+        return run_dir
+
+    run_dir = on_main(start_run_dir)
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(cfg.model)
     training = load_training(task, cfg)
@@ -37,15 +42,13 @@ def run_training(cfg: TrainConfig) -> Results:
     if not targets:
         raise MissingDataError(f"no language of {task.name} has evaluation data; nothing to score")
     oracle_sets = load_oracle_sets(task, cfg, targets) if cfg.oracle_selection else {}
-    model = build_run_model(task, cfg)
-    if torch.cuda.is_available():
-        model.to("cuda")
+    model = build_run_model(task, cfg)  # on the CPU: the training loop's Accelerator puts it on this process's device
     stage = train_stage(model, tokenizer, task, cfg, run_dir, training, oracle_sets)
     rss_after_train = peak_rss_mb()
     scores, eval_timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, run_dir / "predictions")
     results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage], warnings=warnings,
                           run_dir=str(run_dir), timings={**stage["timings"], **eval_timings,
                                                          "peak_rss_mb_train": rss_after_train})
-    finish_run(model, tokenizer, cfg, run_dir, results)
+    on_main(lambda: finish_run(model, tokenizer, cfg, run_dir, results))
     return results
 

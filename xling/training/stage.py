@@ -118,7 +118,7 @@ def selection_hook(model: XlingModel, tokenizer: Any, parts: list[StageTask], cf
 def multitask_record(parts: list[StageTask], records: list[dict[str, Any]], cfg: TrainConfig, state: LoopState,
                      num_features: int) -> dict[str, Any]:
     """One record for a multi-task stage: what the loop shared once, each task's own part under ``tasks``."""
-    shared = ("steps", "epochs", "history", "oracle", "timings", "averaged_checkpoints")
+    shared = ("steps", "epochs", "epochs_trained", "processes", "history", "oracle", "timings", "averaged_checkpoints")
     return {
         "task": "+".join(p.task.name for p in parts),
         "language": "+".join(dict.fromkeys(lang for r in records for lang in r["language"].split("+"))),
@@ -143,6 +143,8 @@ def stage_record(task: Task, cfg: TrainConfig, training: TrainingData, state: Lo
         "features": num_features,
         "steps": state.step,
         "epochs": cfg.epochs,
+        "epochs_trained": state.epochs_trained,
+        "processes": state.processes,
         "selection": {
             "split": training.selection.split, "source": training.selection.source,
             "examples": len(training.selection.examples), "metric": task.metric,
