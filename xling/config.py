@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from xling.errors import ConfigError
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 # Options that may differ between a killed run and its resumption (the rest must match the saved config).
 RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "checkpoint_every",
-                         "checkpoint_minutes"})
+                         "checkpoint_minutes", "output_dir"})  # output_dir: a run folder may be moved
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:
@@ -140,6 +141,21 @@ class TrainConfig:
             train_language=self.train_language or task.train_language,
             languages=list(self.languages) or list(task.languages),
         )
+
+    def with_absolute_paths(self) -> "TrainConfig":
+        """Local paths made absolute (the model when it is a local folder, data, files, output), so that a
+        saved config works from any working directory and a moved run still finds its data."""
+        def absolute(path: Any) -> Any:
+            if isinstance(path, list):
+                return [absolute(p) for p in path]
+            return os.path.abspath(os.path.expanduser(path)) if isinstance(path, str) and path else path
+
+        model = self.model
+        if model and os.path.exists(os.path.expanduser(model)):
+            model = absolute(model)
+        files = {lang: {split: absolute(p) for split, p in splits.items()} for lang, splits in self.files.items()}
+        return self.replace(model=model, data_dir=absolute(self.data_dir), files=files,
+                            image_features=absolute(self.image_features), output_dir=absolute(self.output_dir))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

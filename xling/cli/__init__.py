@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         from xling.errors import XlingError
 
         if isinstance(exc, (XlingError, CommandError)):
+            code = getattr(exc, "exit_code", 2)
             if is_main():  # several processes raise the same error; one prints it
-                print(f"xling: error: {exc}", file=sys.stderr)
-            return getattr(exc, "exit_code", 2)
+                print(f"xling: {'error: ' if code == 2 else ''}{exc}", file=sys.stderr)
+            return code
         raise
     return int(result or 0)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +39,34 @@ def save_checkpoint(accelerator: Any, run_dir: Path, step: int) -> Path:
     accelerator.save_state(str(tmp), safe_serialization=False)  # each process writes its part
     barrier()
     if main:
+        _fault("written")
         files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
         record = {"step": step, "processes": accelerator.num_processes, "files": files}
         _write_synced(tmp / RECORD, json.dumps(record, indent=1))
+        _fault("recorded")
         if checkpoint.exists():
             shutil.rmtree(old, ignore_errors=True)
             checkpoint.rename(old)
+        _fault("moved")
         tmp.rename(checkpoint)
+        _fault("renamed")
         shutil.rmtree(old, ignore_errors=True)
     barrier()
     return checkpoint
+
+
+_FAULTS: dict[str, int] = {}
+
+
+def _fault(phase: str) -> None:
+    """For the tests: ``XLING_TEST_CHECKPOINT_FAULT=PHASE:N`` kills the process at the N-th time it reaches
+    PHASE of a checkpoint swap (written, recorded, moved, renamed)."""
+    wanted = os.environ.get("XLING_TEST_CHECKPOINT_FAULT", "")
+    if not wanted.startswith(phase + ":"):
+        return
+    _FAULTS[phase] = _FAULTS.get(phase, 0) + 1
+    if _FAULTS[phase] == int(wanted.split(":")[1]):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _write_synced(path: Path, text: str) -> None:

@@ -173,7 +173,7 @@ def train_loop(
         accelerator.load_state(str(checkpoint))
         accelerator.print(f"xling: resumed from {checkpoint} at step {state.step}/{total_steps}")
     state.batches_per_epoch, state.processes = len(parts), world
-    kill_after = int(os.environ.get("XLING_TEST_KILL_AFTER_STEP", "0"))  # for the resume test
+    kill_after, kill_signal = _test_kill()
 
     def select() -> None:
         sync_buffers(model)  # batch-norm statistics: the main process's, as in the checkpoint
@@ -228,6 +228,8 @@ def train_loop(
                 scheduler.step()
                 optimizer.zero_grad()
                 state.step += 1
+                if kill_after and state.step == kill_after:
+                    os.kill(os.getpid(), kill_signal)
                 elapsed = state.train_seconds + time.perf_counter() - started
                 bar.update(1)
                 bar.set_postfix(loss=f"{state.loss_ema:.4f}", lr=f"{scheduler.get_last_lr()[0]:.1e}",
@@ -246,8 +248,6 @@ def train_loop(
                     bar.close()
                     raise RunInterrupted(f"stopped at step {state.step}/{total_steps}; checkpoint saved in "
                                          f"{checkpoint}; continue with the same command and --resume", stop.signum)
-                if kill_after and state.step == kill_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
                 if state.step >= total_steps:
                     break
             else:
@@ -282,6 +282,12 @@ def make_accelerator(cfg: TrainConfig, several_heads: bool = False) -> Any:
     return Accelerator(mixed_precision=resolve_mixed_precision(cfg.mixed_precision),
                        dataloader_config=DataLoaderConfiguration(split_batches=True),
                        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=several_heads)])
+
+
+def _test_kill() -> tuple[int, int]:
+    """For the tests: ``XLING_TEST_KILL_AFTER_STEP=N[:SIGNAL]`` sends the process SIGNAL (default KILL) at step N."""
+    step, _, name = os.environ.get("XLING_TEST_KILL_AFTER_STEP", "0").partition(":")
+    return int(step), int(getattr(signal, "SIG" + name.upper().removeprefix("SIG"))) if name else signal.SIGKILL
 
 
 def _evaluated_at(state: LoopState, step: int) -> bool:

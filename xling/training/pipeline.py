@@ -170,7 +170,7 @@ def run_pipeline(cfg: PipelineConfig) -> Results:
     results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records, warnings=warnings,
                           run_dir=str(out), config={**final_cfg.to_dict(), "intermediate": describe(stages)},
                           timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train})
-    save_yaml(final_cfg, out / "config.yaml")  # the target's resolved config: `xling evaluate --run` reads it
+    save_yaml(final_cfg.with_absolute_paths(), out / "config.yaml")  # the target's resolved config: `xling evaluate --run` reads it
     finish_run(model, tokenizer, shared, out, results)
     for stage in stages:
         (stage.directory / STATE_FILE).unlink(missing_ok=True)

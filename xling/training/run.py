@@ -27,7 +27,7 @@ def run_training(cfg: TrainConfig) -> Results:
     start_processes()  # under torchrun / accelerate launch: only the main process touches the run directory
     task = resolve_task(cfg)
     head_spec(task, cfg)  # a task without a trainable head (retrieval) says so before any directory is made
-    cfg = cfg.with_task_defaults(task)
+    cfg = cfg.with_task_defaults(task).with_absolute_paths()  # config.yaml works from anywhere, after a move
 
     def start_run_dir():
         run_dir = prepare_run_dir(cfg)

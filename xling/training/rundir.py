@@ -10,10 +10,11 @@ from xling.config import RESUME_FREE, TrainConfig, load_yaml
 from xling.errors import ConfigError
 from xling.models import XlingModel, save_model
 from xling.reporting.results import Results
-from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
+from xling.training.checkpoint import CANDIDATES as CHECKPOINTS
+from xling.training.loop import BEST_FILE
 
 # Files and folders a run writes; --overwrite removes exactly these.
-RUN_ARTIFACTS = ("results.json", "config.yaml", CHECKPOINT_DIR, CHECKPOINT_DIR + ".tmp", "model", "predictions",
+RUN_ARTIFACTS = ("results.json", "config.yaml", *CHECKPOINTS, "model", "predictions",
                  BEST_FILE, "train_log.jsonl", "stages", "pipeline.yaml")
 
 
@@ -27,7 +28,7 @@ def prepare_run_dir(cfg: TrainConfig, config_file: str = "config.yaml", options:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output-dir {out} exists and is not a directory")
     finished = (out / "results.json").exists()
-    unfinished = (out / CHECKPOINT_DIR).exists() or (out / "stages").exists()
+    unfinished = any((out / name).exists() for name in CHECKPOINTS) or (out / "stages").exists()
     if cfg.overwrite:
         for name in RUN_ARTIFACTS:
             target = out / name
@@ -57,5 +58,6 @@ def finish_run(model: XlingModel, tokenizer: Any, cfg: TrainConfig, run_dir: Pat
     if cfg.save_model:
         save_model(model, run_dir / "model", tokenizer)
     results.save(run_dir)
-    shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
+    for name in CHECKPOINTS:
+        shutil.rmtree(run_dir / name, ignore_errors=True)
     (run_dir / BEST_FILE).unlink(missing_ok=True)
