@@ -65,6 +65,9 @@ class TrainConfig:
     dev_split: str = _opt("dev", "English split for model selection")
     selection_holdout: int = _opt(0, "hold out this many training examples as the selection set "
                                      "(needed when training on the dev split)")
+    parallel_holdout: int = _opt(0, "hold out this many rows of the English split that is parallel across languages "
+                                    "(the training split, else dev): no training or selection on them, and "
+                                    "other languages' parallel splits are scored only on their translations")
     languages: list = _opt([], "evaluation languages, comma-separated (default: all of the task's)")
     eval_split: str = _opt("test", "split scored per language")
     fallback_split: str | None = _opt("dev", "split to score when eval_split has no labels or is missing "
@@ -126,6 +129,8 @@ class TrainConfig:
             raise ConfigError(f"pooling must be first or mean, got {self.pooling!r}")
         if self.selection_holdout < 0:
             raise ConfigError("selection_holdout must be >= 0")
+        if self.parallel_holdout < 0:
+            raise ConfigError("parallel_holdout must be >= 0")
         if self.average_checkpoints < 0:
             raise ConfigError("average_checkpoints must be >= 0")
 

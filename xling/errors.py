@@ -35,3 +35,7 @@ class RunInterrupted(XlingError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class LeakageError(DataError):
+    """An evaluation set holds examples parallel to (translations of) what the run trained or selected on."""

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from xling.config import TrainConfig
 from xling.data.examples import SplitData
+from xling.data.parallel import content_hash
 from xling.data.features import feature_length, sorted_batches
 from xling.distributed import gather_by_index, is_main, mine
 from xling.kinds import collator_for, get_kind
@@ -113,6 +114,7 @@ def score_outputs(task: Task, data: SplitData, outputs: list[Any], seconds: floa
         split=data.split, source=data.source, examples=len(data.examples),
         total_examples=data.total or len(data.examples), metrics=metrics, primary=metrics[primary],
         seconds=seconds, outputs=outputs if keep_outputs else None, predictions=predictions,
+        sha256=content_hash(data.examples),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from xling.config import TrainConfig, load_yaml
-from xling.data.run_data import load_targets, resolve_task
+from xling.data.run_data import load_targets, recorded_data, resolve_task
 from xling.errors import ConfigError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models import XlingModel, load_model
@@ -56,14 +56,17 @@ def evaluate_run(run_dir: str | Path, overrides: dict[str, Any], output: str | P
         reuse_head(model, resolve_task(TrainConfig(**load_yaml(run_dir / "config.yaml"))), task)
     if torch.cuda.is_available():
         model.to("cuda")
-    targets, notes, warnings = load_targets(task, cfg)
+    previous = Results.load(run_dir) if (run_dir / "results.json").exists() else None
+    recorded: list[str] = []
+    used = recorded_data(task, TrainConfig(**saved), previous.data if previous else None, str(run_dir), recorded)
+    targets, notes, warnings = load_targets(task, cfg, used=used)
+    warnings = recorded + warnings
     output = Path(output) if output else run_dir / "evaluate.json"
     predictions = output.parent / (output.stem + "-predictions")
     scores, timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, predictions)
-    previous = Results.load(run_dir) if (run_dir / "results.json").exists() else None
     results = run_results(task, cfg, model, scores, cfg.train_language or task.train_language,
                           stages=previous.stages if previous else [], timings=timings, warnings=warnings,
-                          run_dir=str(run_dir))
+                          run_dir=str(run_dir), data=previous.data if previous else [])
     output.parent.mkdir(parents=True, exist_ok=True)
     results.save(output.parent, output.name)
     return results

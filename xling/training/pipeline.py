@@ -141,12 +141,17 @@ def run_pipeline(cfg: PipelineConfig) -> Results:
     set_seed(shared.seed)
     tokenizer = load_tokenizer(shared.model)
     data = [[load_training(task, task_cfg) for task, task_cfg in zip(s.tasks, s.configs)] for s in stages]
+    for stage, stage_data in zip(stages, data):
+        for training in stage_data:
+            training.stage = stage.index
     target = stages[-1]
     task, target_cfg, training = target.tasks[0], target.configs[0], data[-1][0]
-    targets, notes, warnings = load_targets(task, target_cfg, training)
+    earlier = [use for stage_data in data for t in stage_data if t is not training for use in t.uses()]
+    targets, notes, warnings = load_targets(task, target_cfg, training, used=earlier)
     if not targets:
         raise MissingDataError(f"no language of {task.name} has evaluation data; nothing to score")
-    oracle_sets = load_oracle_sets(task, target_cfg, targets) if target_cfg.oracle_selection else {}
+    oracle_sets = load_oracle_sets(task, target_cfg, targets, training, warnings) \
+        if target_cfg.oracle_selection else {}
     model = build_pipeline_model(stages).to(process_device())  # this process's own device, not GPU 0 for all
     records: list[dict[str, Any]] = []
     pending: Stage | None = None  # the last finished stage, whose state the model does not hold yet
@@ -169,7 +174,9 @@ def run_pipeline(cfg: PipelineConfig) -> Results:
     final_cfg = target_cfg.replace(output_dir=str(out))  # model, fusion and seed are the pipeline's
     results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records, warnings=warnings,
                           run_dir=str(out), config={**final_cfg.to_dict(), "intermediate": describe(stages)},
-                          timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train})
+                          timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train},
+                          data=[use for stage_data in data for t in stage_data for use in
+                                (u.record() for u in t.uses())])
     save_yaml(final_cfg.with_absolute_paths(), out / "config.yaml")  # the target's resolved config: `xling evaluate --run` reads it
     finish_run(model, tokenizer, shared, out, results)
     for stage in stages:

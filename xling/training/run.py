@@ -41,14 +41,15 @@ def run_training(cfg: TrainConfig) -> Results:
     targets, notes, warnings = load_targets(task, cfg, training)
     if not targets:
         raise MissingDataError(f"no language of {task.name} has evaluation data; nothing to score")
-    oracle_sets = load_oracle_sets(task, cfg, targets) if cfg.oracle_selection else {}
+    oracle_sets = load_oracle_sets(task, cfg, targets, training, warnings) if cfg.oracle_selection else {}
     model = build_run_model(task, cfg)  # on the CPU: the training loop's Accelerator puts it on this process's device
     stage = train_stage(model, tokenizer, task, cfg, run_dir, training, oracle_sets)
     rss_after_train = peak_rss_mb()
     scores, eval_timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, run_dir / "predictions")
     results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage], warnings=warnings,
                           run_dir=str(run_dir), timings={**stage["timings"], **eval_timings,
-                                                         "peak_rss_mb_train": rss_after_train})
+                                                         "peak_rss_mb_train": rss_after_train},
+                          data=[use.record() for use in training.uses()])
     on_main(lambda: finish_run(model, tokenizer, cfg, run_dir, results))
     return results
 
