@@ -12,6 +12,7 @@ With one process every function here is a no-op or the identity.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -100,6 +101,14 @@ def on_main(fn: Callable[[], T]) -> T:
     if isinstance(value, XlingError):
         raise value
     raise RuntimeError(f"the main process failed: {value!r}")
+
+
+@contextlib.contextmanager
+def main_context(make: Callable[[], Any]) -> Iterator[Any]:
+    """Enter the context manager ``make()`` (the run directory's lock) on the main process only; every
+    process gets the value it yields, or its error. Leaving it (on success or failure) is the main one's."""
+    with contextlib.ExitStack() as stack:
+        yield on_main(lambda: stack.enter_context(make()))
 
 
 def agree(*flags: bool) -> tuple[bool, ...]:

@@ -39,3 +39,7 @@ class RunInterrupted(XlingError):
 
 class LeakageError(DataError):
     """An evaluation set holds examples parallel to (translations of) what the run trained or selected on."""
+
+
+class OutputError(XlingError):
+    """Output cannot be written (a read-only folder, a full disk, a path that is not a folder)."""
