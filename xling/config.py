@@ -83,7 +83,8 @@ class TrainConfig:
     seed: int = _opt(42, "random seed")
     epochs: float | None = _opt(None, "training epochs (default: the task's XTREME default)")
     max_steps: int | None = _opt(None, "stop after this many optimiser steps (overrides epochs)")
-    batch_size: int = _opt(32, "examples per optimiser step (before accumulation)")
+    batch_size: int = _opt(32, "examples per optimiser step before accumulation, over all processes (each takes "
+                                "batch_size / processes)")
     gradient_accumulation: int = _opt(1, "batches accumulated per optimiser step")
     eval_batch_size: int = _opt(64, "examples per evaluation batch (when eval_tokens is 0)")
     eval_tokens: int = _opt(2048, "evaluation batches sorted by length and filled up to this many padded tokens "

@@ -30,7 +30,7 @@ from typing import Any
 from xling.config import save_yaml
 from xling.data.multitask import MultiTaskBatches, task_probabilities
 from xling.data.run_data import load_oracle_sets, load_targets, load_training
-from xling.distributed import process_device
+from xling.distributed import is_main, main_context, on_main, process_device, start_processes
 from xling.errors import ConfigError, MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models import XlingModel, build_fusion
@@ -108,8 +108,8 @@ def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: 
         set_seed(cfg.train.seed + stage.index - 1)
         if not stage.carry_fusion:
             reset_fusion(model)
-    stage.directory.mkdir(parents=True, exist_ok=True)
-    save_yaml(stage.loop, stage.directory / "config.yaml")
+    on_main(lambda: (stage.directory.mkdir(parents=True, exist_ok=True),
+                     save_yaml(stage.loop, stage.directory / "config.yaml")))
     parts = [StageTask(task, task_cfg, training) for task, task_cfg, training in zip(stage.tasks, stage.configs, data)]
     loop = stage.loop
     make_batches = None
@@ -125,7 +125,7 @@ def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: 
         sizes = [t["features"] for t in record["tasks"]]
         record["sampler"] = {"name": stage.sampler, "temperature": stage.temperature,
                              "probabilities": task_probabilities(sizes, stage.sampler, stage.temperature).tolist()}
-    finish_stage(stage, record, earlier)
+    on_main(lambda: finish_stage(stage, record, earlier))
     return record
 
 
@@ -137,7 +137,8 @@ def run_pipeline(cfg: PipelineConfig) -> Results:
     if not cfg.target:
         raise ConfigError("a pipeline needs a target stage: target: {task: NAME} in the YAML file or --target NAME")
     stages = stage_specs(cfg, Path(shared.output_dir))
-    with run_directory(shared, PIPELINE_FILE, cfg.to_dict()) as out:  # locked; see rundir.py
+    start_processes()  # several processes: the main one holds the run directory and writes its files
+    with main_context(lambda: run_directory(shared, PIPELINE_FILE, cfg.to_dict())) as out:  # locked; rundir.py
         return _run(cfg, stages, out)
 
 
@@ -145,7 +146,7 @@ def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
     from accelerate.utils import set_seed
 
     shared = cfg.train
-    save_yaml(cfg, out / PIPELINE_FILE)
+    on_main(lambda: save_yaml(cfg, out / PIPELINE_FILE))
     set_seed(shared.seed)
     tokenizer = load_tokenizer(shared.model)
     data = [[load_training(task, task_cfg) for task, task_cfg in zip(s.tasks, s.configs)] for s in stages]
@@ -187,11 +188,12 @@ def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
                               timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train},
                               data=[use for stage_data in data for t in stage_data for use in
                                     (u.record() for u in t.uses())])
-        save_yaml(final_cfg.with_absolute_paths(), out / "config.yaml")  # the target's resolved config: `xling evaluate --run` reads it
-        finish_run(model, tokenizer, shared, out, results)
+        on_main(lambda: (save_yaml(final_cfg.with_absolute_paths(), out / "config.yaml"),  # `evaluate --run` reads it
+                         finish_run(model, tokenizer, shared, out, results)))
         tracking.finish(results, out / "results.json", step=sum(r["steps"] for r in records))
-    for stage in stages:
-        (stage.directory / STATE_FILE).unlink(missing_ok=True)
+    if is_main():
+        for stage in stages:
+            (stage.directory / STATE_FILE).unlink(missing_ok=True)
     return results
 
 
