@@ -179,6 +179,22 @@ class Tagging(Kind):
     def references(self, task: Task, examples: Sequence[TagExample]) -> list[list[str] | None]:
         return [e.tags for e in examples]
 
+    def degenerate(self, task: Task, predictions, references) -> str | None:
+        """No entity predicted where the gold data has some (IOB tag sets), or one tag for every word."""
+        predicted = [tag for sentence in predictions for tag in sentence]
+        gold = [tag for sentence in references if sentence for tag in sentence]
+        if not predicted or not gold:
+            return None
+        if "O" in (task.labels or ()):
+            gold_entities = sum(1 for tag in gold if tag.startswith("B-"))
+            if gold_entities and all(tag == "O" for tag in predicted):
+                return (f"predicts no entity in {len(predictions)} sentences (every word O; the gold data has "
+                        f"{gold_entities} entities)")
+            return None
+        if len(set(predicted)) == 1 and len(set(gold)) > 1:
+            return f"predicts the tag {predicted[0]!r} for all {len(predicted)} words"
+        return None
+
     def prediction_record(self, example: TagExample, prediction, reference) -> dict[str, Any]:
         return {"id": example.id, "tokens": example.tokens, "prediction": prediction, "gold": reference}
 

@@ -17,7 +17,7 @@ from xling.models.build import build_run_model, head_spec, load_tokenizer
 from xling.models.encoder import check_model_source
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.rundir import finish_run, run_directory
-from xling.training.stage import train_stage
+from xling.training.stage import stage_warnings, train_stage
 from xling.training.trackers import check_trackers, start_tracking
 
 
@@ -50,7 +50,8 @@ def _train(task, cfg: TrainConfig, run_dir) -> Results:
         stage = train_stage(model, tokenizer, task, cfg, run_dir, training, oracle_sets, tracking)
         rss_after_train = peak_rss_mb()
         scores, eval_timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, run_dir / "predictions")
-        results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage], warnings=warnings,
+        results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage],
+                              warnings=warnings + stage_warnings([stage]),
                               run_dir=str(run_dir), timings={**stage["timings"], **eval_timings,
                                                              "peak_rss_mb_train": rss_after_train},
                               data=[use.record() for use in training.uses()])
