@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import functools
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from typing import Any
 import yaml
 
 from xling.errors import ConfigError
+from xling.tasks.task import SPLIT_ALIASES
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 # Options that may differ between a killed run and its resumption (the rest must match the saved config).
@@ -113,8 +116,27 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be >= 1 or unset, got {value}")
-        if self.epochs is not None and self.epochs <= 0:
-            raise ConfigError(f"epochs must be > 0, got {self.epochs}")
+        if self.epochs is not None and not (math.isfinite(self.epochs) and self.epochs > 0):
+            raise ConfigError(f"epochs must be a finite number > 0, got {self.epochs}")
+        for name in ("learning_rate", "fusion_learning_rate", "head_learning_rate", "checkpoint_minutes"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a finite number > 0, got {value}")
+        for name in ("weight_decay", "max_grad_norm"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                raise ConfigError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed must be in [0, 2**32), got {self.seed}")
+        if self.max_oracle_examples < 1:
+            raise ConfigError(f"max_oracle_examples must be >= 1, got {self.max_oracle_examples}")
+        if self.num_workers < 0:
+            raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")
+        for name in ("train_split", "dev_split", "eval_split", "fallback_split"):
+            value = getattr(self, name)
+            if value is not None and value not in SPLIT_ALIASES:
+                raise ConfigError(f"{name} must be one of {', '.join(SPLIT_ALIASES)}, got {value!r}")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.mixed_precision not in MIXED_PRECISION:
@@ -151,9 +173,15 @@ class TrainConfig:
             raise ConfigError(f"missing required option(s): {flags} (on the command line or in the YAML config)")
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints`` once per class (building the CLI parser asks for them hundreds of times)."""
+    return typing.get_type_hints(cls)
+
+
 def _nested(cls: type) -> dict[str, type]:
     """The fields of ``cls`` that hold a config of their own (name -> its class)."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls) if dataclasses.is_dataclass(hints[f.name])}
 
 
@@ -224,7 +252,7 @@ def make_config(cls: type = TrainConfig, yaml_path: str | Path | None = None,
 
 
 def _field_type(cls: type, name: str) -> Any:
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     if name in hints and name not in _nested(cls):
         return hints[name]
     for inner in _nested(cls).values():
@@ -320,11 +348,16 @@ def overrides_from_args(args: argparse.Namespace, cls: type = TrainConfig) -> di
         value = getattr(args, name)
         base = _base(_field_type(cls, name))
         if base is dict:
-            value = parse_files(value) if name == "files" else parse_key_values(value, f"--{name}")
+            flag = "--" + _option_field(cls, name).metadata.get("flag", name.replace("_", "-"))
+            value = parse_files(value) if name == "files" else parse_key_values(value, flag)
         elif base is list:
             value = [v.strip() for v in value.split(",") if v.strip()]
         out[name] = value
     return out
+
+
+def _option_field(cls: type, name: str) -> dataclasses.Field:
+    return next(f for f in option_fields(cls) if f.name == name)
 
 
 def parse_key_values(items: list[str], flag: str) -> dict[str, Any]:

@@ -99,23 +99,18 @@ def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | Non
     """The labelled split to score ``lang`` on; falls back (with a note) when the wanted one is unusable."""
     split = split or cfg.eval_split
     max_examples = max_examples if max_examples is not None else cfg.max_eval_examples
-    try:
-        data = _load(task, lang, split, cfg, max_examples)
-        if data.labelled:
-            return data, None
-        problem = f"{split}-{lang} has no labels"
-    except MissingDataError as exc:
-        problem, error = f"{split}-{lang} was not found", exc
+    data = _load(task, lang, split, cfg, max_examples)  # a split that is missing is missing: no fallback
+    if data.labelled:
+        return data, None
+    problem = f"{split}-{lang} has no labels"
     fallback = cfg.fallback_split
-    if fallback and fallback != split:
+    if fallback and fallback != split:  # XTREME's unlabelled test sets, as documented
         try:
             data = _load(task, lang, fallback, cfg, max_examples)
         except MissingDataError:
             data = None
         if data is not None and data.labelled:
             return data, f"{problem}; scored on {fallback}"
-    if problem.endswith("not found"):
-        raise error
     raise UnlabelledSplitError(f"{problem} (XTREME strips several test sets); evaluate on dev "
                                f"(--eval-split dev), pass a labelled copy with --file {lang}:{split}=PATH, "
                                "or allow --fallback-split dev")
@@ -147,6 +142,13 @@ def load_targets(task: Task, cfg: TrainConfig, training: TrainingData | None = N
         raise MissingDataError(f"no evaluation data for {', '.join(missing)} of {task.name} "
                                "(choose with --languages, or pass --missing-languages skip). "
                                + next(iter(missing.values())))
+    if task.labels and not training:  # (a training run warns of every label its training data never had)
+        kind = get_kind(task.kind)
+        for lang, data in targets.items():
+            outside = kind.labels_in(data.examples) - set(task.labels)
+            if outside:
+                warnings.append(f"{data.describe()} has labels outside {task.name}'s label set "
+                                f"{list(task.labels)}: {sorted(outside)} (they can only be predicted wrongly)")
     if training and task.labels:
         kind = get_kind(task.kind)
         seen = kind.labels_in(training.train.examples)

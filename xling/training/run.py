@@ -14,7 +14,7 @@ from xling.config import TrainConfig, save_yaml
 from xling.data.run_data import load_oracle_sets, load_targets, load_training, resolve_task
 from xling.errors import MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
-from xling.models.build import build_run_model, head_spec, load_tokenizer
+from xling.models.build import build_run_model, check_sequence_length, head_spec, load_tokenizer
 from xling.models.encoder import check_model_source
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.rundir import finish_run, run_directory
@@ -38,6 +38,7 @@ def _train(task, cfg: TrainConfig, run_dir) -> Results:
     save_yaml(cfg, run_dir / "config.yaml")
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(cfg.model)
+    check_sequence_length(tokenizer, cfg.max_seq_length, cfg.model)
     training = load_training(task, cfg)
     targets, notes, warnings = load_targets(task, cfg, training)
     if not targets:
