@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from xling.config import TrainConfig, check_keys, load_yaml
-from xling.data.run_data import load_targets, resolve_task
+from xling.data.run_data import load_targets, recorded_data, resolve_task
 from xling.errors import ConfigError, OutputError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models import XlingModel, load_model
@@ -22,9 +22,9 @@ from xling.tasks.task import Task
 
 log = logging.getLogger("xling")
 
-EVALUATE_OPTIONS = ("task", "languages", "data_dir", "files", "source", "eval_split", "fallback_split",
-                    "missing_languages", "max_eval_examples", "eval_batch_size", "quiet", "save_predictions",
-                    "overwrite")
+EVALUATE_OPTIONS = ("task", "include_tasks", "languages", "data_dir", "files", "source", "eval_split", "fallback_split",
+                    "missing_languages", "max_eval_examples", "eval_batch_size", "eval_tokens", "quiet",
+                    "save_predictions", "overwrite")
 # what names an evaluation's output (besides its task, split and languages): the data it read
 DATA_OPTIONS = ("data_dir", "files", "source", "fallback_split", "max_eval_examples")
 RUN_FILES = ("results.json", "config.yaml", "pipeline.yaml", "train_log.jsonl")
@@ -120,16 +120,19 @@ def evaluate_run(run_dir: str | Path, overrides: dict[str, Any], output: str | P
         reuse_head(model, resolve_task(TrainConfig(**trained_config)), task)
     if torch.cuda.is_available():
         model.to("cuda")
-    targets, notes, warnings = load_targets(task, cfg)
+    previous = Results.load(run_dir) if (run_dir / "results.json").exists() else None
+    recorded: list[str] = []
+    used = recorded_data(task, TrainConfig(**trained_config), previous.data if previous else None, str(run_dir), recorded)
+    targets, notes, warnings = load_targets(task, cfg, used=used)
+    warnings = recorded + warnings
     staging = predictions.with_name(predictions.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         scores, timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, staging)
-        previous = Results.load(run_dir) if (run_dir / "results.json").exists() else None
         results = run_results(task, cfg, model, scores, source_languages(cfg, task),
                               stages=previous.stages if previous else [], timings=timings, warnings=warnings,
-                              run_dir=str(run_dir))
+                              run_dir=str(run_dir), data=previous.data if previous else [])
         shutil.rmtree(predictions, ignore_errors=True)  # the earlier evaluation's files go as a whole
         if staging.is_dir():
             staging.rename(predictions)

@@ -41,6 +41,7 @@ from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
 from xling.training.pipeline_config import PipelineConfig, Stage, describe, stage_specs
 from xling.training.rundir import finish_run, run_directory
 from xling.training.stage import StageTask, train_tasks
+from xling.training.trackers import Tracking, check_trackers, start_tracking
 
 log = logging.getLogger("xling")
 
@@ -100,7 +101,8 @@ def finish_stage(stage: Stage, record: dict[str, Any], earlier: list[Stage]) -> 
 
 
 def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: PipelineConfig,
-              earlier: list[Stage], oracle_sets: dict | None = None) -> dict[str, Any]:
+              earlier: list[Stage], oracle_sets: dict | None = None,
+              tracking: Tracking | None = None) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
     if stage.index > 1:
@@ -117,7 +119,7 @@ def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: 
             return MultiTaskBatches(lengths, loop.batch_size, seed=loop.seed, sampler=stage.sampler,
                                     temperature=stage.temperature, group=50 if loop.group_by_length else None)
     log.info("stage %d/%s: %s", stage.index, stage.name, " + ".join(p.training.train.describe() for p in parts))
-    record = train_tasks(model, tokenizer, parts, loop, stage.directory, oracle_sets, make_batches)
+    record = train_tasks(model, tokenizer, parts, loop, stage.directory, oracle_sets, make_batches, tracking)
     record = {"stage": stage.index, "name": stage.name, "target": stage.is_target, **record,
               "carry_fusion": stage.carry_fusion if stage.index > 1 else None, "config": loop.to_dict()}
     if len(parts) > 1:
@@ -132,6 +134,7 @@ def run_pipeline(cfg: PipelineConfig) -> Results:
     """``xling pipeline``: train every stage, score the target zero-shot, write ``results.json``."""
     shared = cfg.train
     shared.require("model", "output_dir")
+    check_trackers(shared.report_to)
     if not cfg.target:
         raise ConfigError("a pipeline needs a target stage: target: {task: NAME} in the YAML file or --target NAME")
     stages = stage_specs(cfg, Path(shared.output_dir))
@@ -150,39 +153,49 @@ def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
         for task_cfg in stage.configs:
             check_sequence_length(tokenizer, task_cfg.max_seq_length, shared.model)
     data = [[load_training(task, task_cfg) for task, task_cfg in zip(s.tasks, s.configs)] for s in stages]
+    for stage, stage_data in zip(stages, data):
+        for training in stage_data:
+            training.stage = stage.index
     target = stages[-1]
     task, target_cfg, training = target.tasks[0], target.configs[0], data[-1][0]
-    targets, notes, warnings = load_targets(task, target_cfg, training)
+    earlier = [use for stage_data in data for t in stage_data if t is not training for use in t.uses()]
+    targets, notes, warnings = load_targets(task, target_cfg, training, used=earlier)
     if not targets:
         raise MissingDataError(f"no language of {task.name} has evaluation data; nothing to score")
-    oracle_sets = load_oracle_sets(task, target_cfg, targets) if target_cfg.oracle_selection else {}
+    oracle_sets = load_oracle_sets(task, target_cfg, targets, training, warnings) \
+        if target_cfg.oracle_selection else {}
     model = build_pipeline_model(stages)
     if torch.cuda.is_available():
         model.to("cuda")
     records: list[dict[str, Any]] = []
     pending: Stage | None = None  # the last finished stage, whose state the model does not hold yet
-    for i, (stage, stage_data) in enumerate(zip(stages, data)):
-        marker = stage.directory / STAGE_MARKER
-        if marker.is_file():
-            records.append(json.loads(marker.read_text(encoding="utf-8")))
-            log.info("stage %d/%s finished earlier; skipped", stage.index, stage.name)
-            pending = stage
-            continue
+    with start_tracking(shared, out, cfg.to_dict()) as tracking:
+        for i, (stage, stage_data) in enumerate(zip(stages, data)):
+            marker = stage.directory / STAGE_MARKER
+            if marker.is_file():
+                records.append(json.loads(marker.read_text(encoding="utf-8")))
+                log.info("stage %d/%s finished earlier; skipped", stage.index, stage.name)
+                pending = stage
+                continue
+            if pending is not None:
+                load_stage_state(model, pending)
+                pending = None
+            tracking.stage(f"{stage.index}-{stage.name}", offset=sum(r["steps"] for r in records))
+            records.append(run_stage(model, tokenizer, stage, stage_data, cfg, stages[:i],
+                                     oracle_sets if stage.is_target else None, tracking))
         if pending is not None:
             load_stage_state(model, pending)
-            pending = None
-        records.append(run_stage(model, tokenizer, stage, stage_data, cfg, stages[:i],
-                                 oracle_sets if stage.is_target else None))
-    if pending is not None:
-        load_stage_state(model, pending)
-    rss_after_train = peak_rss_mb()
-    scores, eval_timings = evaluate_targets(model, tokenizer, task, target_cfg, targets, notes, out / "predictions")
-    final_cfg = target_cfg.replace(output_dir=str(out))  # model, fusion and seed are the pipeline's
-    results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records, warnings=warnings,
-                          run_dir=str(out), config={**final_cfg.to_dict(), "intermediate": describe(stages)},
-                          timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train})
-    save_yaml(final_cfg, out / "config.yaml")  # the target's resolved config: `xling evaluate --run` reads it
-    finish_run(model, tokenizer, shared, out, results)
+        rss_after_train = peak_rss_mb()
+        scores, eval_timings = evaluate_targets(model, tokenizer, task, target_cfg, targets, notes, out / "predictions")
+        final_cfg = target_cfg.replace(output_dir=str(out))  # model, fusion and seed are the pipeline's
+        results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records, warnings=warnings,
+                              run_dir=str(out), config={**final_cfg.to_dict(), "intermediate": describe(stages)},
+                              timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train},
+                              data=[use for stage_data in data for t in stage_data for use in
+                                    (u.record() for u in t.uses())])
+        save_yaml(final_cfg, out / "config.yaml")  # the target's resolved config: `xling evaluate --run` reads it
+        finish_run(model, tokenizer, shared, out, results)
+        tracking.finish(results, out / "results.json", step=sum(r["steps"] for r in records))
     for stage in stages:
         (stage.directory / STATE_FILE).unlink(missing_ok=True)
     return results

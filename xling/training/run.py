@@ -19,11 +19,13 @@ from xling.models.encoder import check_model_source
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.rundir import finish_run, run_directory
 from xling.training.stage import train_stage
+from xling.training.trackers import check_trackers, start_tracking
 
 
 def run_training(cfg: TrainConfig) -> Results:
     """``xling train``: train, select on English dev, evaluate zero-shot, write ``results.json``."""
     cfg.require("task", "model", "output_dir")
+    check_trackers(cfg.report_to)
     task = resolve_task(cfg)
     head_spec(task, cfg)  # a task without a trainable head (retrieval) says so before any directory is made
     cfg = cfg.with_task_defaults(task)
@@ -43,16 +45,19 @@ def _train(task, cfg: TrainConfig, run_dir) -> Results:
     targets, notes, warnings = load_targets(task, cfg, training)
     if not targets:
         raise MissingDataError(f"no language of {task.name} has evaluation data; nothing to score")
-    oracle_sets = load_oracle_sets(task, cfg, targets) if cfg.oracle_selection else {}
+    oracle_sets = load_oracle_sets(task, cfg, targets, training, warnings) if cfg.oracle_selection else {}
     model = build_run_model(task, cfg)
     if torch.cuda.is_available():
         model.to("cuda")
-    stage = train_stage(model, tokenizer, task, cfg, run_dir, training, oracle_sets)
-    rss_after_train = peak_rss_mb()
-    scores, eval_timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, run_dir / "predictions")
-    results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage], warnings=warnings,
-                          run_dir=str(run_dir), timings={**stage["timings"], **eval_timings,
-                                                         "peak_rss_mb_train": rss_after_train})
-    finish_run(model, tokenizer, cfg, run_dir, results)
+    with start_tracking(cfg, run_dir) as tracking:
+        stage = train_stage(model, tokenizer, task, cfg, run_dir, training, oracle_sets, tracking)
+        rss_after_train = peak_rss_mb()
+        scores, eval_timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, run_dir / "predictions")
+        results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage], warnings=warnings,
+                              run_dir=str(run_dir), timings={**stage["timings"], **eval_timings,
+                                                             "peak_rss_mb_train": rss_after_train},
+                              data=[use.record() for use in training.uses()])
+        finish_run(model, tokenizer, cfg, run_dir, results)
+        tracking.finish(results, run_dir / "results.json", step=stage["steps"])
     return results
 

@@ -21,14 +21,15 @@ from xling.config import RESUME_FREE, TrainConfig, load_yaml
 from xling.errors import ConfigError, OutputError, XlingError
 from xling.models import XlingModel, save_model
 from xling.reporting.results import Results
+from xling.training.best import PREVIOUS_BEST
 from xling.training.loop import BEST_FILE, CHECKPOINT_DIR, RunInterrupted
 
 log = logging.getLogger("xling")
 
 # Files and folders a run writes; --overwrite replaces exactly these.
 RUN_ARTIFACTS = ("results.json", "results.tmp", "config.yaml", CHECKPOINT_DIR, CHECKPOINT_DIR + ".tmp",
-                 CHECKPOINT_DIR + ".old", "model", "predictions", BEST_FILE, BEST_FILE + ".tmp", "train_log.jsonl",
-                 "stages", "pipeline.yaml", "snapshots")
+                 CHECKPOINT_DIR + ".old", "model", "predictions", BEST_FILE, PREVIOUS_BEST, BEST_FILE + ".tmp",
+                 "train_log.jsonl", "stages", "pipeline.yaml", "snapshots")
 PARTIAL = ("results.tmp", CHECKPOINT_DIR + ".tmp", BEST_FILE + ".tmp")  # half-written files, never kept
 LOCK_FILE = ".xling.lock"
 PREVIOUS_DIR = ".xling-previous"  # a finished run moved aside by --overwrite until the new one finishes
@@ -212,4 +213,5 @@ def finish_run(model: XlingModel, tokenizer: Any, cfg: TrainConfig, run_dir: Pat
         save_model(model, run_dir / "model", tokenizer)
     results.save(run_dir)
     shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
-    (run_dir / BEST_FILE).unlink(missing_ok=True)
+    for name in (BEST_FILE, PREVIOUS_BEST):
+        (run_dir / name).unlink(missing_ok=True)
