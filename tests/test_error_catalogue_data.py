@@ -101,7 +101,10 @@ CASES = [
          expect="warning"),
     case("tags-test-unlabelled-no-fallback", "panx", "test-de.tsv", "Anna\nlacht\n", ("test-de has no labels",),
          extra=("--fallback-split", "")),
-    case("tags-test-missing", "panx", "test-de.tsv", None, ("no test data", "'de'")),
+    case("tags-test-missing-falls-back", "panx", "test-de.tsv", None, ("test-de was not found; scored on dev",),
+         expect="warning"),
+    case("tags-test-missing-no-fallback", "panx", "test-de.tsv", None, ("no test data", "'de'"),
+         extra=("--fallback-split", "")),
     case("tags-dev-missing", "panx", "dev-en.tsv", None, ("no dev data", "'en'")),
     case("tags-train-missing", "panx", "train-en.tsv", None, ("no train data", "'en'")),
     # sentence-pair files

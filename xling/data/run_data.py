@@ -124,10 +124,13 @@ def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | Non
     """The labelled split to score ``lang`` on; falls back (with a note) when the wanted one is unusable."""
     split = split or cfg.eval_split
     max_examples = (max_examples or None) if max_examples is not None else cfg.max_eval_examples  # 0: every example
-    data = _load(task, lang, split, cfg, max_examples)  # a split that is missing is missing: no fallback
-    if data.labelled:
-        return data, None
-    problem = f"{split}-{lang} has no labels"
+    try:  # (a file named with --file that is missing is a ConfigError: never a fallback)
+        data = _load(task, lang, split, cfg, max_examples)
+        if data.labelled:
+            return data, None
+        problem = f"{split}-{lang} has no labels"
+    except MissingDataError as exc:
+        problem, error = f"{split}-{lang} was not found", exc
     fallback = cfg.fallback_split
     if fallback and fallback != split:  # XTREME's unlabelled test sets, as documented
         try:
@@ -136,6 +139,8 @@ def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | Non
             data = None
         if data is not None and data.labelled:
             return data, f"{problem}; scored on {fallback}"
+    if problem.endswith("not found"):
+        raise error
     raise UnlabelledSplitError(f"{problem} (XTREME strips several test sets); evaluate on dev "
                                f"(--eval-split dev), pass a labelled copy with --file {lang}:{split}=PATH, "
                                "or allow --fallback-split dev")
