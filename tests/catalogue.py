@@ -17,9 +17,13 @@ With ``XLING_CATALOGUE_OUT=FILE`` every outcome is appended to FILE (JSON lines)
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
+import pathlib
+import random
+import shutil
 import sys
 import traceback
 from collections import Counter
@@ -170,6 +174,91 @@ def train(env: Env, *extra: Any, task: str = "panx", out: str = "run", data: Pat
 def pipeline(env: Env, *extra: Any, out: str = "run") -> list[str]:
     return ["pipeline", "--model", env.model, "--intermediate", "", "--target", "panx", "--data-dir", env.panx,
             "--output-dir", env.tmp / out, "--languages", "de", *SMALL, *map(str, extra)]
+
+
+# ---------------------------------------------------------------- helpers of the model, output and evaluate cases
+
+
+@pytest.fixture(scope="session")
+def finished_run(tiny_bert, catalogue_data, tmp_path_factory):
+    e = Env(tmp_path_factory.mktemp("catalogue-io"), tiny_bert, catalogue_data["panx"], catalogue_data["pawsx"])
+    result = invoke(train(e, "--languages", "de,fr"))
+    assert result.rc == 0, result.stderr + (result.error or "")
+    return e.tmp / "run"
+
+
+def model_copy(change):
+    def setup(e):
+        shutil.copytree(e.model, e.tmp / "m")
+        change(e.tmp / "m")
+    return setup
+
+
+def write_file(name, content):
+    def change(m):
+        (m / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    return change
+
+
+def truncate(name):
+    def change(m):
+        raw = (m / name).read_bytes()
+        (m / name).write_bytes(raw[: len(raw) // 2])
+    return change
+
+
+def remove_files(*names):
+    def change(m):
+        for name in names:
+            for path in m.glob(name):
+                path.unlink()
+    return change
+
+
+RANDOM = bytes(random.Random(1).randrange(256) for _ in range(4096))
+
+
+def read_only(folder_name):
+    """Root ignores file modes, so a read-only folder is simulated: creating anything below it fails."""
+    def patch(e, mp):
+        folder = str(e.tmp / folder_name)
+        original_mkdir, original_open, original_io_open = pathlib.Path.mkdir, open, io.open
+
+        def denied(path):
+            return str(path).startswith(folder + "/") or str(path) == folder
+
+        def mkdir(self, *args, **kwargs):
+            if denied(self) and not self.exists():
+                raise PermissionError(errno.EACCES, "Permission denied", str(self))
+            return original_mkdir(self, *args, **kwargs)
+
+        def guarded(opener):
+            def open_(file, mode="r", *args, **kwargs):
+                if isinstance(file, (str, pathlib.Path)) and denied(file) and any(c in mode for c in "wax+"):
+                    raise PermissionError(errno.EACCES, "Permission denied", str(file))
+                return opener(file, mode, *args, **kwargs)
+            return open_
+        mp.setattr(pathlib.Path, "mkdir", mkdir)
+        mp.setattr("builtins.open", guarded(original_open))
+        mp.setattr(io, "open", guarded(original_io_open))
+    return patch
+
+
+def copy_run(e):
+    shutil.copytree(e.run, e.tmp / "run")
+    e.extra["results"] = (e.tmp / "run" / "results.json").read_bytes()
+    e.extra["predictions"] = sorted(p.name for p in (e.tmp / "run" / "predictions").iterdir())
+
+
+def old_run_intact(e, outcome):
+    run = e.tmp / "run"
+    if not (run / "results.json").exists() or (run / "results.json").read_bytes() != e.extra["results"]:
+        return "data_loss", "the previous results.json is gone or replaced"
+    if not (run / "predictions").is_dir() or sorted(p.name for p in (run / "predictions").iterdir()) != e.extra["predictions"]:
+        return "data_loss", "the previous predictions/ are gone or changed"
+    if not (run / "model").is_dir():
+        return "data_loss", "the previous model/ is gone"
+    return None
 
 
 def main_summary(path: str) -> str:

@@ -14,7 +14,6 @@ import argparse
 import dataclasses
 import difflib
 import functools
-import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from typing import Any
 import yaml
 
 from xling.errors import ConfigError
-from xling.tasks.task import SPLIT_ALIASES
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 # Options that may differ between a killed run and its resumption (the rest must match the saved config).
@@ -118,57 +116,9 @@ class TrainConfig:
     overwrite: bool = _opt(False, "replace a finished run in output_dir")
 
     def __post_init__(self) -> None:
-        positive = ("batch_size", "gradient_accumulation", "eval_batch_size")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.eval_tokens < 0:
-            raise ConfigError(f"eval_tokens must be >= 0, got {self.eval_tokens}")
-        for name in ("max_train_examples", "max_eval_examples", "max_selection_examples", "max_steps",
-                     "eval_every", "checkpoint_every", "max_seq_length"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be >= 1 or unset, got {value}")
-        if self.epochs is not None and not (math.isfinite(self.epochs) and self.epochs > 0):
-            raise ConfigError(f"epochs must be a finite number > 0, got {self.epochs}")
-        for name in ("learning_rate", "fusion_learning_rate", "head_learning_rate", "checkpoint_minutes"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"{name} must be a finite number > 0, got {value}")
-        for name in ("weight_decay", "max_grad_norm"):
-            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
-                raise ConfigError(f"{name} must be a finite number >= 0, got {getattr(self, name)}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-        if not 0 <= self.seed < 2**32:
-            raise ConfigError(f"seed must be in [0, 2**32), got {self.seed}")
-        if self.max_oracle_examples < 1:
-            raise ConfigError(f"max_oracle_examples must be >= 1, got {self.max_oracle_examples}")
-        if self.num_workers < 0:
-            raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")
-        for name in ("train_split", "dev_split", "eval_split", "fallback_split"):
-            value = getattr(self, name)
-            if value is not None and value not in SPLIT_ALIASES:
-                raise ConfigError(f"{name} must be one of {', '.join(SPLIT_ALIASES)}, got {value!r}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.mixed_precision not in MIXED_PRECISION:
-            raise ConfigError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
-        if self.missing_languages not in ("error", "skip"):
-            raise ConfigError(f"missing_languages must be error or skip, got {self.missing_languages!r}")
-        if self.pooling not in ("first", "mean"):
-            raise ConfigError(f"pooling must be first or mean, got {self.pooling!r}")
-        if self.selection_holdout < 0:
-            raise ConfigError("selection_holdout must be >= 0")
-        if self.parallel_holdout < 0:
-            raise ConfigError("parallel_holdout must be >= 0")
-        if self.average_checkpoints < 0:
-            raise ConfigError("average_checkpoints must be >= 0")
-        if self.logging_steps < 1:
-            raise ConfigError(f"logging_steps must be >= 1, got {self.logging_steps}")
-        from xling.training.trackers import parse_report_to
+        from xling.option_checks import check_train_config
 
-        parse_report_to(self.report_to)  # names only; the packages are checked when a run starts
+        check_train_config(self)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
