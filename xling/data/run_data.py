@@ -124,7 +124,7 @@ def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | Non
     """The labelled split to score ``lang`` on; falls back (with a note) when the wanted one is unusable."""
     split = split or cfg.eval_split
     max_examples = (max_examples or None) if max_examples is not None else cfg.max_eval_examples  # 0: every example
-    try:
+    try:  # (a file named with --file that is missing is a ConfigError: never a fallback)
         data = _load(task, lang, split, cfg, max_examples)
         if data.labelled:
             return data, None
@@ -132,7 +132,7 @@ def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | Non
     except MissingDataError as exc:
         problem, error = f"{split}-{lang} was not found", exc
     fallback = cfg.fallback_split
-    if fallback and fallback != split:
+    if fallback and fallback != split:  # XTREME's unlabelled test sets, as documented
         try:
             data = _load(task, lang, fallback, cfg, max_examples)
         except MissingDataError:
@@ -197,6 +197,13 @@ def load_targets(task: Task, cfg: TrainConfig, training: TrainingData | None = N
         raise MissingDataError(f"no evaluation data for {', '.join(missing)} of {task.name} "
                                "(choose with --languages, or pass --missing-languages skip). "
                                + next(iter(missing.values())))
+    if task.labels and not training:  # (a training run warns of every label its training data never had)
+        kind = get_kind(task.kind)
+        for lang, data in targets.items():
+            outside = kind.labels_in(data.examples) - set(task.labels)
+            if outside:
+                warnings.append(f"{data.describe()} has labels outside {task.name}'s label set "
+                                f"{list(task.labels)}: {sorted(outside)} (they can only be predicted wrongly)")
     if training and task.labels:
         kind = get_kind(task.kind)
         seen = kind.labels_in(training.train.examples)

@@ -38,8 +38,13 @@ def read_tags(path: str | Path, *, tag_column: str = "upos", lang: str | None = 
     """
     sentences: list[list[tuple[int, list[str]]]] = [[]]
     conllu = False
-    for number, line in read_lines(path):
+    lines = list(read_lines(path))
+    tabbed = any("\t" in line for _, line in lines)  # a tab-separated file splits on tabs only
+    for number, line in lines:
         if not line.strip():
+            if "\t" in line:
+                raise DataError(f"{path}:{number}: the line holds only a tab (an empty token); sentences are "
+                                "separated by empty lines")
             if sentences[-1]:
                 sentences.append([])
             continue
@@ -47,7 +52,7 @@ def read_tags(path: str | Path, *, tag_column: str = "upos", lang: str | None = 
         if line.startswith("#") and (conllu or (not sentences[-1] and "\t" not in line)):
             conllu = True
             continue
-        fields = line.split("\t") if "\t" in line else line.split()
+        fields = line.split("\t") if tabbed else line.split()
         if len(fields) == 10:
             conllu = True
         sentences[-1].append((number, fields))
@@ -56,7 +61,7 @@ def read_tags(path: str | Path, *, tag_column: str = "upos", lang: str | None = 
         return [], False
     if conllu:
         return _from_conllu(path, sentences, tag_column), True
-    return _from_columns(path, sentences, lang)
+    return _from_columns(path, sentences, lang, tabbed)
 
 
 def _from_conllu(path, sentences, tag_column: str) -> list[TagExample]:
@@ -75,12 +80,34 @@ def _from_conllu(path, sentences, tag_column: str) -> list[TagExample]:
     return examples
 
 
-def _from_columns(path, sentences, lang: str | None) -> tuple[list[TagExample], bool]:
+def _index_column(path, rows: list[tuple[int, list[str]]]) -> int:
+    """1 if the first column is a word index (on most lines; then it must be on every one), else 0."""
+    indexed = [len(f) >= 3 and f[0].strip().isdigit() for _, f in rows]
+    if sum(indexed) <= len(rows) / 2:
+        return 0
+    if not all(indexed):
+        number, fields = rows[indexed.index(False)]
+        raise DataError(f"{path}:{number}: {fields[0]!r} is not a word index, but the first column of the "
+                        "other lines is one")
+    return 1
+
+
+def _from_columns(path, sentences, lang: str | None, tabbed: bool = True) -> tuple[list[TagExample], bool]:
     rows = [(number, fields) for sentence in sentences for number, fields in sentence]
-    start = 1 if all(len(f) >= 3 and f[0].isdigit() for _, f in rows) else 0
+    if tabbed:
+        for number, fields in rows:
+            if len(fields) == 1 and len(fields[0].split()) > 1:
+                raise DataError(f"{path}:{number}: the columns of this line are separated by spaces, but the file "
+                                "separates them with tabs")
+    start = _index_column(path, rows)
     labelled = check_labelled(
         path, [len(f) - start >= 2 and bool(f[-1].strip()) for _, f in rows], rows
     )
+    width = len(rows[0][1])
+    for number, fields in rows:
+        if len(fields) != width:
+            raise DataError(f"{path}:{number}: {len(fields)} columns, but line {rows[0][0]} has {width}; every "
+                            "line of a column file must have the same number of columns")
     examples = []
     for sentence in sentences:
         tokens = [fields[start] for _, fields in sentence]

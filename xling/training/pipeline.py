@@ -34,7 +34,7 @@ from xling.distributed import is_main, main_context, on_main, process_device, st
 from xling.errors import ConfigError, MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models import XlingModel, build_fusion
-from xling.models.build import build_run_model, device_of, head_spec, load_tokenizer
+from xling.models.build import build_run_model, check_sequence_length, device_of, head_spec, load_tokenizer
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
 from xling.training.pipeline_config import PipelineConfig, Stage, describe, stage_specs
@@ -149,6 +149,9 @@ def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
     on_main(lambda: save_yaml(cfg, out / PIPELINE_FILE))
     set_seed(shared.seed)
     tokenizer = load_tokenizer(shared.model)
+    for stage in stages:
+        for task_cfg in stage.configs:
+            check_sequence_length(tokenizer, task_cfg.max_seq_length, shared.model)
     data = [[load_training(task, task_cfg) for task, task_cfg in zip(s.tasks, s.configs)] for s in stages]
     for stage, stage_data in zip(stages, data):
         for training in stage_data:

@@ -13,7 +13,7 @@ from xling.data.run_data import load_oracle_sets, load_targets, load_training, r
 from xling.distributed import main_context, on_main, start_processes
 from xling.errors import MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
-from xling.models.build import build_run_model, head_spec, load_tokenizer
+from xling.models.build import build_run_model, check_sequence_length, head_spec, load_tokenizer
 from xling.models.encoder import check_model_source
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.rundir import finish_run, run_directory
@@ -40,6 +40,7 @@ def _train(task, cfg: TrainConfig, run_dir) -> Results:
     on_main(lambda: save_yaml(cfg, run_dir / "config.yaml"))
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(cfg.model)
+    check_sequence_length(tokenizer, cfg.max_seq_length, cfg.model)
     training = load_training(task, cfg)
     targets, notes, warnings = load_targets(task, cfg, training)
     if not targets:
