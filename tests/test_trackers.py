@@ -221,3 +221,15 @@ def test_missing_tracker_package_names_the_extra(tiny_bert, sample_dir, tmp_path
     with pytest.raises(MissingExtraError, match=r'--report-to wandb needs wandb, which is not installed: '
                                                 r'pip install "xling\[trackers\]"'):
         tracked_run(tiny_bert, sample_dir["panx"], tmp_path / "run", ["wandb"])
+
+
+def test_sweep_flag_and_pipeline_stages_check_the_trackers(tmp_path, capsys):
+    from xling.cli import main
+    from xling.training.pipeline_config import PipelineConfig
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("base: {task: panx, model: m}\ngrid: {learning_rate: [1e-3]}\n")
+    assert main(["sweep", str(spec), "--output-dir", str(tmp_path / "o"), "--report-to", "tensorbord", "--dry-run"]) == 2
+    assert "unknown tracker 'tensorbord'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="report_to.*can only be set for the whole pipeline"):
+        PipelineConfig.of(model="m", stages=[{"task": "panx", "report_to": ["tensorboard"]}], target={"task": "xnli"})
