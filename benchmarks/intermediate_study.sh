@@ -12,8 +12,10 @@
 # XNLI dev set with 500 pairs held out for English selection (1,990 training pairs), 2 epochs, and is scored
 # zero-shot on the 15 XNLI test sets (gold labels recovered, see ../shared/data/xnli/SOURCE.md), 300 pairs each.
 # Learning rate and pooling come from benchmarks/sweeps/lr-xnli.yaml (English held-out pairs only).
-# (PAWS-X, TARGET=pawsx, was tried first: trained on its 1,500 English dev pairs the model stays near the majority
-# class in every language, so no intermediate-task effect could show; see BENCHMARKS.md.)
+# (PAWS-X, TARGET=pawsx, was tried first: trained on its English dev pairs the model stays near the majority class
+# in every language, so no intermediate-task effect could show; see BENCHMARKS.md. Its target stage now trains on
+# 1,000 English dev rows, selects on 200 and scores es/fr/ja/ko on the translations of the other 800 only, since
+# PAWS-X dev sets are row-aligned translations: docs/leakage.md.)
 # Intermediate tasks (1,000 English examples, 1 epoch each): NER (WikiANN), POS (UD), NLI (SICK).
 # The runs are the sweep benchmarks/sweeps/intermediate.yaml (xling sweep: finished runs skipped, killed ones
 # resumed, runs side by side with JOBS or on a Ray cluster with RAY=auto|HOST:PORT); this script then builds

@@ -25,8 +25,8 @@ from xling.errors import ConfigError
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 # Options that may differ between a killed run and its resumption (the rest must match the saved config).
-RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "checkpoint_every",
-                         "checkpoint_minutes", "report_to", "logging_steps"})
+RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "eval_tokens",
+                         "checkpoint_every", "checkpoint_minutes", "report_to", "logging_steps"})
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:
@@ -66,6 +66,9 @@ class TrainConfig:
     dev_split: str = _opt("dev", "English split for model selection")
     selection_holdout: int = _opt(0, "hold out this many training examples as the selection set "
                                      "(needed when training on the dev split)")
+    parallel_holdout: int = _opt(0, "hold out this many rows of the English split that is parallel across languages "
+                                    "(the training split, else dev): no training or selection on them, and "
+                                    "other languages' parallel splits are scored only on their translations")
     languages: list = _opt([], "evaluation languages, comma-separated (default: all of the task's)")
     eval_split: str = _opt("test", "split scored per language")
     fallback_split: str | None = _opt("dev", "split to score when eval_split has no labels or is missing "
@@ -80,13 +83,16 @@ class TrainConfig:
     max_steps: int | None = _opt(None, "stop after this many optimiser steps (overrides epochs)")
     batch_size: int = _opt(32, "examples per optimiser step (before accumulation)")
     gradient_accumulation: int = _opt(1, "batches accumulated per optimiser step")
-    eval_batch_size: int = _opt(64, "examples per evaluation batch")
+    eval_batch_size: int = _opt(64, "examples per evaluation batch (when eval_tokens is 0)")
+    eval_tokens: int = _opt(2048, "evaluation batches sorted by length and filled up to this many padded tokens "
+                                  "(0: eval_batch_size examples per batch)")
     learning_rate: float = _opt(2e-5, "encoder learning rate")
     fusion_learning_rate: float = _opt(1e-3, "learning rate of the fusion module")
     head_learning_rate: float | None = _opt(None, "learning rate of the heads (default: learning_rate)")
     weight_decay: float = _opt(0.01, "AdamW weight decay (not on biases and norms)")
     warmup_ratio: float = _opt(0.1, "share of steps with linear warm-up")
     max_grad_norm: float = _opt(1.0, "gradient clipping norm (0: off)")
+    fused_optimizer: bool = _opt(True, "fused AdamW kernel where torch has one for the device (else foreach)")
     max_seq_length: int | None = _opt(None, "sub-word limit per sequence (default: the task's, 128)")
     group_by_length: bool = _opt(True, "batch sequences of similar length (dynamic padding)")
     mixed_precision: str = _opt("auto", "auto (bf16 on a capable GPU), no, bf16, fp16")
@@ -113,6 +119,8 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.eval_tokens < 0:
+            raise ConfigError(f"eval_tokens must be >= 0, got {self.eval_tokens}")
         for name in ("max_train_examples", "max_eval_examples", "max_selection_examples", "max_steps",
                      "eval_every", "checkpoint_every", "max_seq_length"):
             value = getattr(self, name)
@@ -130,6 +138,8 @@ class TrainConfig:
             raise ConfigError(f"pooling must be first or mean, got {self.pooling!r}")
         if self.selection_holdout < 0:
             raise ConfigError("selection_holdout must be >= 0")
+        if self.parallel_holdout < 0:
+            raise ConfigError("parallel_holdout must be >= 0")
         if self.average_checkpoints < 0:
             raise ConfigError("average_checkpoints must be >= 0")
         if self.logging_steps < 1:

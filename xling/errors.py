@@ -21,3 +21,11 @@ class MissingDataError(DataError, FileNotFoundError):
 
 class UnlabelledSplitError(DataError):
     """A split has no gold labels (XTREME strips several test sets)."""
+
+
+class LeakageError(DataError):
+    """An evaluation set holds examples parallel to (translations of) what the run trained or selected on."""
+
+
+class OutputError(XlingError):
+    """Output cannot be written (a read-only folder, a full disk, a path that is not a folder)."""

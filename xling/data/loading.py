@@ -151,11 +151,12 @@ def load_split(
     if not examples:
         raise DataError(f"{split}-{lang} of {task.name} is empty ({where})")
     total = len(examples)
+    rows = list(range(total))
     if max_examples is not None and max_examples < total:
-        keep = sorted(random.Random(sample_seed).sample(range(total), max_examples))
-        examples = [examples[i] for i in keep]
+        rows = sorted(random.Random(sample_seed).sample(range(total), max_examples))
+        examples = [examples[i] for i in rows]
     get_kind(task.kind).normalise_labels(task, examples)
-    return SplitData(task.name, lang, split, examples, where, labelled, total)
+    return SplitData(task.name, lang, split, examples, where, labelled, total, rows=rows)
 
 
 def missing_message(task: Task, lang: str, split: str, tried: list[str], data_dir: str | Path | None) -> str:

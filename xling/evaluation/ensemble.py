@@ -24,7 +24,7 @@ import numpy as np
 
 from xling.config import TrainConfig, load_yaml, save_yaml
 from xling.data.examples import SplitData
-from xling.data.run_data import load_targets
+from xling.data.run_data import load_targets, recorded_data
 from xling.errors import ConfigError, XlingError
 from xling.evaluation.evaluator import evaluate_split, score_outputs, write_predictions
 from xling.kinds import get_kind
@@ -123,7 +123,7 @@ def predict_outputs(model_dir: Path, task: Task, targets: dict[str, SplitData], 
     return {lang: evaluate_split(model, task, data, tokenizer, max_length=cfg.max_seq_length,
                                  batch_size=cfg.eval_batch_size, device=device,
                                  mixed_precision=resolve_mixed_precision(cfg.mixed_precision),
-                                 progress=not cfg.quiet, keep_outputs=True)
+                                 progress=not cfg.quiet, keep_outputs=True, max_tokens=cfg.eval_tokens)
             for lang, data in targets.items()}
 
 
@@ -324,7 +324,10 @@ def run_ensemble(paths: Sequence[str | Path], output_dir: str | Path, method: st
     cfg = member_config(members[0], languages=langs, data_dir=data_dir, eval_batch_size=eval_batch_size,
                         quiet=quiet or None)
     start = time.perf_counter()
-    targets, notes, warnings = load_targets(task, cfg)
+    warnings: list[str] = []
+    used = [use for m in members for use in recorded_data(task, member_config(m), m.results.data, m.label, warnings)]
+    targets, notes, target_warnings = load_targets(task, cfg, used=used)
+    warnings += target_warnings
     outputs, member_scores = member_outputs(members, task, targets, cfg, notes)
     if method == "weights":
         model = average_models(members, task.name)
@@ -349,6 +352,7 @@ def run_ensemble(paths: Sequence[str | Path], output_dir: str | Path, method: st
                 "data_dir": cfg.data_dir, "members": [str(m.run_dir) for m in members]},
         languages=scores, averages=averages(scores, source), environment=environment(),
         timings={"eval_seconds": time.perf_counter() - start}, warnings=warnings, run_dir=str(out),
+        data=[record for m in members for record in m.results.data],
     )
     results.save(out)
     header, rows = comparison_table(member_scores, scores, source, f"ensemble ({method})", digits)

@@ -46,6 +46,7 @@ class LanguageScore:
     primary: float
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    sha256: str | None = None  # content hash of the scored examples (xling.data.parallel.content_hash)
     outputs: list[Any] | None = field(default=None, repr=False, compare=False, metadata=_TRANSIENT)
     predictions: list[Any] | None = field(default=None, repr=False, compare=False, metadata=_TRANSIENT)
 
@@ -71,6 +72,7 @@ class Results:
     environment: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    data: list[dict[str, Any]] = field(default_factory=list)  # what every stage trained / selected on (parallel.py)
     run_dir: str = ""
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     xling_version: str = __version__
@@ -137,7 +139,8 @@ def averages(languages: dict[str, LanguageScore], source_language: str,
 
 def run_results(task: Task, cfg: Any, model: Any, scores: dict[str, LanguageScore],
                 source_language: str, *, stages: list[dict[str, Any]], timings: dict[str, Any],
-                warnings: list[str], run_dir: str, config: dict[str, Any] | None = None) -> Results:
+                warnings: list[str], run_dir: str, config: dict[str, Any] | None = None,
+                data: list[dict[str, Any]] | None = None) -> Results:
     """The results of a run (``cfg``: its TrainConfig) scored with ``model`` (train, pipeline, evaluate), with provenance."""
     return Results(
         task=task_summary(task), model={"name_or_path": cfg.model, **model.encoder.describe()},
@@ -145,6 +148,7 @@ def run_results(task: Task, cfg: Any, model: Any, scores: dict[str, LanguageScor
         seed=cfg.seed, config=config if config is not None else cfg.to_dict(), languages=scores,
         averages=averages(scores, source_language), stages=stages, environment=environment(),
         timings={**timings, "peak_rss_mb": peak_rss_mb(), **gpu_memory()}, warnings=warnings, run_dir=run_dir,
+        data=list(data or []),
     )
 
 

@@ -22,7 +22,7 @@ from xling.errors import XlingError
 from xling.reporting.results import RESULTS_FILE, Results, averages
 
 # Config keys that do not make two runs different experiments.
-NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size",
+NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size", "eval_tokens", "fused_optimizer",
                   "checkpoint_every", "checkpoint_minutes", "save_model", "save_predictions", "oracle_selection",
                   "max_oracle_examples", "languages", "data_dir", "files", "report_to", "logging_steps"}
 AVERAGE_ROWS = ("avg", "avg zero-shot")
@@ -110,15 +110,68 @@ def _member_key(member: str) -> tuple | None:
         return None
 
 
+def _source_name(source: str) -> str:
+    """A language's data source without the folder it lay in (the same files in two checkouts are one source)."""
+    if source.startswith("hub:"):
+        return source
+    return ",".join(Path(part.strip().split(" + labels ")[0].split(" [")[0]).name for part in source.split(","))
+
+
+def evaluation_key(results: Results) -> tuple:
+    """The identity of a run's evaluation data: per language the split, n, total rows and source file."""
+    return tuple(sorted((lang, s.split, s.examples, s.total_examples, _source_name(s.source))
+                        for lang, s in results.languages.items()))
+
+
+def run_identity(results: Results) -> tuple:
+    """What makes two results files the same run (a copy in another folder has all of it)."""
+    scores = tuple(sorted((lang, s.primary) for lang, s in results.languages.items()))
+    return (results.run_dir, results.created, results.seed, experiment_key(results), scores)
+
+
+def check_duplicates(runs: Sequence[Results]) -> None:
+    """The same run counted twice (given twice, or its results copied to another folder) is an error."""
+    seen: dict[tuple, Results] = {}
+    for run in runs:
+        key = run_identity(run)
+        if key in seen:
+            first, second = (getattr(r, "path", None) or r.run_dir or "?" for r in (seen[key], run))
+            raise XlingError(f"the same run is counted twice: {first} and {second} (run {run.run_dir or '?'}, "
+                             f"seed {run.seed}, created {run.created}); remove the copy, or it counts as two seeds")
+        seen[key] = run
+
+
 def group_runs(runs: Sequence[Results], metric: str | None = None) -> list[Group]:
+    """Runs of one experiment (same config but for the seed) scored on the same data (same evaluation key)."""
+    check_duplicates(runs)
     groups: dict[tuple, list[Results]] = {}
     for run in runs:
-        groups.setdefault(experiment_key(run), []).append(run)
+        groups.setdefault((experiment_key(run), evaluation_key(run)), []).append(run)
     keys = list(groups)
-    varying = _varying_keys([dict(k) for k in keys])
-    return [Group(groups[k][0].config.get("label")  # a sweep's config name (xling.sweep.table)
-                  or _label(dict(experiment_key_shown(groups[k][0])), varying, len(groups[k])),
-                  groups[k][0].task["name"], groups[k], metric) for k in keys]
+    varying = _varying_keys([dict(k[0]) for k in keys])
+    labels = [groups[k][0].config.get("label")  # a sweep's config name (xling.sweep.table)
+              or _label(dict(experiment_key_shown(groups[k][0])), varying, len(groups[k])) for k in keys]
+    labels = _label_evaluations(labels, [k[1] for k in keys])
+    return [Group(label, groups[k][0].task["name"], groups[k], metric) for label, k in zip(labels, keys)]
+
+
+def _label_evaluations(labels: list[str], evaluations: list[tuple]) -> list[str]:
+    """Columns of one config scored on different data: say on what (languages, else split and n, else a number)."""
+    out = list(labels)
+    for label in set(labels):
+        same = [i for i, other in enumerate(labels) if other == label]
+        if len(same) < 2:
+            continue
+        langs = {i: ",".join(e[0] for e in evaluations[i]) for i in same}
+        sizes = {i: ",".join(sorted({f"{e[1]} n={e[2]}" for e in evaluations[i]})) for i in same}
+        for number, i in enumerate(same, 1):
+            if len(set(langs.values())) == len(same):
+                out[i] = f"{label} [on {langs[i]}]"
+            elif len(set(sizes.values())) == len(same):
+                out[i] = f"{label} [{sizes[i]}]"
+            else:
+                out[i] = f"{label} [eval data {number}]"
+    return out
 
 
 def experiment_key_shown(results: Results) -> tuple:
@@ -188,11 +241,16 @@ def table_rows(groups: Sequence[Group], digits: int = 1) -> tuple[list[str], lis
     for lang in languages:
         marked = any(g.other_split(lang) for g in groups)
         rows.append([lang + (" †" if marked else "")] + [format_cell(g.values(lang), digits) for g in groups])
+    sets = [sorted({lang for r in g.runs for lang in r.languages}) for g in groups]
+    mixed = len({tuple(languages) for languages in sets}) > 1
     for name in AVERAGE_ROWS:
-        rows.append([name] + [format_cell(g.values(name), digits) for g in groups])
+        rows.append([name] + [format_cell(g.values(name), digits) + (" ‡" if mixed else "") for g in groups])
     if any(g.other_split(lang) for g in groups for lang in languages):
         notes = {n for g in groups for r in g.runs for s in r.languages.values() for n in s.notes}
         footnotes.append("† scored on another split than asked: " + "; ".join(sorted(notes)))
+    if mixed:
+        footnotes.append("‡ the columns average over different languages, so their averages are not comparable: "
+                         + "; ".join(f"{g.label}: {', '.join(langs)}" for g, langs in zip(groups, sets)))
     return header, rows, footnotes
 
 
@@ -237,4 +295,9 @@ def render(runs: Sequence[Results], fmt: str = "markdown", digits: int = 1, metr
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[Results]:
-    return [Results.load(p) for p in find_results(paths)]
+    runs = []
+    for path in find_results(paths):
+        results = Results.load(path)
+        results.path = str(path)  # in memory only: names the file when a run is counted twice
+        runs.append(results)
+    return runs

@@ -44,7 +44,7 @@ log = logging.getLogger("xling")
 # TrainConfig fields ``xling suite`` passes through to every training run.
 PASS_THROUGH = ("fusion", "fusion_layer", "fusion_options", "pooling", "dropout", "freeze_embeddings",
                 "max_train_examples", "max_eval_examples", "max_selection_examples", "seed", "epochs", "max_steps",
-                "batch_size", "gradient_accumulation", "eval_batch_size", "learning_rate", "fusion_learning_rate",
+                "batch_size", "gradient_accumulation", "eval_batch_size", "eval_tokens", "learning_rate", "fusion_learning_rate",
                 "head_learning_rate", "weight_decay", "warmup_ratio", "max_seq_length", "mixed_precision",
                 "eval_every", "oracle_selection", "max_oracle_examples", "save_model", "save_predictions", "quiet",
                 "resume", "overwrite")
@@ -69,7 +69,9 @@ class TaskPlan:
 
 PLANS: dict[str, TaskPlan] = {
     "xnli": TaskPlan("xnli", files={"en": {"train": "sick/SICK.txt.gz"}}),
-    "pawsx": TaskPlan("pawsx", {"train_split": "dev", "selection_holdout": 500}, languages=("de", "zh")),
+    # scored on de / zh test (not parallel to dev); their dev sets translate the training rows: no oracle
+    "pawsx": TaskPlan("pawsx", {"train_split": "dev", "selection_holdout": 500, "oracle_selection": False},
+                      languages=("de", "zh")),
     "udpos": TaskPlan("udpos_xtreme"),
     "panx": TaskPlan("wikiann"),
     "xcopa": TaskPlan("xcopa"),

@@ -21,7 +21,8 @@ from xling.errors import ConfigError
 ABBREVIATIONS = {"learning_rate": "lr", "fusion_learning_rate": "flr", "head_learning_rate": "hlr",
                  "fusion_layer": "L", "batch_size": "bs", "max_train_examples": "n", "epochs": "ep",
                  "max_steps": "steps", "dropout": "do", "warmup_ratio": "wu", "weight_decay": "wd",
-                 "max_seq_length": "len", "gradient_accumulation": "ga", "selection_holdout": "ho"}
+                 "max_seq_length": "len", "gradient_accumulation": "ga", "selection_holdout": "ho",
+                 "parallel_holdout": "ph"}
 BARE = {"task", "fusion", "pooling", "train_language", "train_languages", "stages", "sampler", "model"}
 PATH_KEYS = {"data_dir", "image_features"}
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

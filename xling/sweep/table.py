@@ -30,6 +30,7 @@ def sweep_runs(directory: str | Path) -> list[Any]:
         if (directory / key / RESULTS).is_file():
             results = Results.load(directory / key)
             results.config = {**results.config, "label": labels[key]}
+            results.path = str(directory / key / RESULTS)  # in memory only (names a run counted twice)
             runs.append(results)
     if not runs:
         raise XlingError(f"{directory}: no run of the sweep has finished yet ({summarize(directory).line()})")

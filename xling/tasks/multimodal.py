@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xling.tasks.task import LocalPattern, Task
+from xling.tasks.task import LocalPattern, Parallel, Task
 
 # Multi30K task 1: captions in raw/{split}.{lang}.gz, image file names line-aligned in image_splits/{split}.txt.
 _MULTI30K_TEST = "test_2016_flickr"  # the only test set with all four languages
@@ -25,6 +25,8 @@ MULTI30K = Task(
     max_seq_length=64,
     reference="Elliott et al. 2016 (Multi30K); captions joined to image features given by the user",
     options={"epochs": 3, "image_dim": 512},  # image_dim: the head's size when no feature file is given
+    # Captions of one image in en, de, fr and cs lie on the same line of every split.
+    parallel=(Parallel(("train",), "row"), Parallel(("dev",), "row"), Parallel(("test",), "row")),
 )
 
 TASKS = (MULTI30K,)

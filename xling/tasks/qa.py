@@ -10,7 +10,7 @@ records it as ``task.metric``.
 from __future__ import annotations
 
 from xling.metrics.qa import QA_METRICS
-from xling.tasks.task import HubSource, LocalPattern, Task
+from xling.tasks.task import HubSource, LocalPattern, Parallel, Task
 
 QA_FIELDS = {"id": "id", "question": "question", "context": "context", "answers": "answers"}
 # XTREME's QA settings (max_seq_length 384 is on the declarations); the learning rate there is 3e-5.
@@ -42,6 +42,10 @@ XQUAD = Task(
     max_seq_length=384,
     reference="Artetxe et al. 2020 (arXiv 1910.11856); SQuAD v1.1 scoring as in XTREME",
     options=dict(QA_OPTIONS),
+    # XQuAD's questions are SQuAD v1.1 dev questions (same ids) in 12 languages; English dev (selection) is
+    # SQuAD dev, so it loses the questions that are evaluated.
+    parallel=(Parallel(("test", "dev"), "id", drop_from_selection=True,
+                       note="XQuAD test ids are SQuAD v1.1 dev ids"),),
 )
 
 MLQA = Task(
@@ -60,6 +64,9 @@ MLQA = Task(
     max_seq_length=384,
     reference="Lewis et al. 2020 (arXiv 1910.07475); MLQA scoring (mlqa_evaluation_v1) as in XTREME",
     options=dict(QA_OPTIONS),
+    # MLQA's contexts are parallel: an id names one context-question pair in every language.
+    parallel=(Parallel(("dev",), "id", note="MLQA ids name one parallel context-question pair"),
+              Parallel(("test",), "id", note="MLQA ids name one parallel context-question pair")),
 )
 
 TYDIQA = Task(

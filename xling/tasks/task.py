@@ -78,6 +78,31 @@ class HubSource:
         return f"hub:{where} split={self.split_for(lang, split)}"
 
 
+PARALLEL_KEYS = ("row", "id")
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Splits of a task whose examples are translations of each other across languages.
+
+    Every language's copy of any split in ``splits`` shares its examples' identities with every other:
+    ``by="row"`` (row ``i`` of ``dev-es`` translates row ``i`` of ``dev-en``: XNLI, PAWS-X, Tatoeba) or
+    ``by="id"`` (the example id names the same question in every language: XQuAD, whose ids are SQuAD v1.1
+    dev's, and MLQA, whose ids name one parallel context-question pair). With
+    ``drop_from_selection=True`` a selection set drawn from these splits loses the examples that are
+    evaluated (SQuAD dev holds the English source of every XQuAD question), and says how many.
+    """
+
+    splits: tuple[str, ...]
+    by: str = "row"
+    drop_from_selection: bool = False
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.by not in PARALLEL_KEYS:
+            raise ValueError(f"Parallel.by must be one of {PARALLEL_KEYS}, got {self.by!r}")
+
+
 @dataclass(frozen=True)
 class Task:
     """One task, declared once.
@@ -88,7 +113,9 @@ class Task:
     ``labels`` is the closed label set (None for kinds without labels, such
     as span QA). ``metric`` names an entry of :data:`xling.metrics.METRICS`;
     its primary score is what tables report. ``eval_languages`` defaults to
-    ``languages`` (the XTREME set). A task may also be declared in a YAML file
+    ``languages`` (the XTREME set). ``parallel`` declares which splits are translations of each other
+    across languages (:class:`Parallel`); xling never scores examples parallel to what a run trained or
+    selected on (:mod:`xling.data.parallel`). A task may also be declared in a YAML file
     with the same fields (:mod:`xling.tasks.from_yaml`); ``origin`` is that file.
     """
 
@@ -108,6 +135,7 @@ class Task:
     version: str = "1"
     reference: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    parallel: tuple[Parallel, ...] = ()
     origin: str = ""  # the YAML file that declared the task ("" for a built-in declaration)
 
     @property
@@ -116,3 +144,10 @@ class Task:
 
     def label_index(self) -> dict[str, int]:
         return {label: i for i, label in enumerate(self.labels or ())}
+
+    def parallel_group(self, split: str, other: str) -> Parallel | None:
+        """The declaration under which ``split`` and ``other`` (in any two languages) are parallel, if any."""
+        for group in self.parallel:
+            if split in group.splits and other in group.splits:
+                return group
+        return None

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from xling.tasks.task import HubSource, LocalPattern, Task
+from xling.tasks.task import HubSource, LocalPattern, Parallel, Task
 
 HF_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
+# XNLI and PAWS-X dev and test sets are human translations of the English ones, row by row.
+ROW_ALIGNED_DEV_TEST = (Parallel(("dev",), "row", note="dev rows are translations of dev-en's rows"),
+                        Parallel(("test",), "row", note="test rows are translations of test-en's rows"))
 
 UPOS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON", "PROPN",
         "PUNCT", "SCONJ", "SYM", "VERB", "X")
@@ -47,6 +50,7 @@ XNLI = Task(
     ),
     reference="Conneau et al. 2018 (arXiv 1809.05053)",
     options={"label_case": "lower", "epochs": 5},  # lower: SICK / MultiNLI files spell labels in capitals
+    parallel=ROW_ALIGNED_DEV_TEST,
 )
 
 PAWSX = Task(
@@ -70,6 +74,7 @@ PAWSX = Task(
     ),
     reference="Yang et al. 2019 (arXiv 1908.11828)",
     options={"epochs": 5},
+    parallel=ROW_ALIGNED_DEV_TEST,
 )
 
 PANX = Task(

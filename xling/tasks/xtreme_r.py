@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xling.tasks.task import HubSource, LocalPattern, Task
+from xling.tasks.task import HubSource, LocalPattern, Parallel, Task
 from xling.tasks.xtreme import HF_SPLITS
 
 XCOPA_LANGUAGES = tuple("et ht id it qu sw ta th tr vi zh".split())
@@ -54,6 +54,8 @@ XCOPA = Task(
     reference="Ponti et al. 2020 (arXiv 2005.00333); COPA: Roemmele et al. 2011",
     # 5 epochs as google-research/xtreme scripts/train_xcopa.sh; see xling/kinds/choice.py for the connectives.
     options={"epochs": 5, "pooling": "mean", "connectives": {"cause": "because", "effect": "so"}},
+    # XCOPA translates COPA's validation and test sets item by item.
+    parallel=(Parallel(("dev",), "row"), Parallel(("test",), "row")),
 )
 
 TATOEBA = Task(
@@ -69,6 +71,7 @@ TATOEBA = Task(
     ),
     reference="Artetxe & Schwenk 2019 (LASER, arXiv 1812.10464); XTREME (Hu et al. 2020)",
     options={"lang3": TATOEBA_CODES},
+    parallel=(Parallel(("test",), "row", note="line i of every language translates the same English line"),),
 )
 
 

@@ -39,7 +39,7 @@ from xling.models.build import build_run_model, device_of, head_spec, load_token
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
 from xling.training.pipeline_config import PipelineConfig, Stage, describe, stage_specs
-from xling.training.rundir import finish_run, prepare_run_dir
+from xling.training.rundir import finish_run, run_directory
 from xling.training.stage import StageTask, train_tasks
 from xling.training.trackers import Tracking, check_trackers, start_tracking
 
@@ -132,25 +132,35 @@ def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: 
 
 def run_pipeline(cfg: PipelineConfig) -> Results:
     """``xling pipeline``: train every stage, score the target zero-shot, write ``results.json``."""
-    from accelerate.utils import set_seed
-
     shared = cfg.train
     shared.require("model", "output_dir")
     check_trackers(shared.report_to)
     if not cfg.target:
         raise ConfigError("a pipeline needs a target stage: target: {task: NAME} in the YAML file or --target NAME")
     stages = stage_specs(cfg, Path(shared.output_dir))
-    out = prepare_run_dir(shared, PIPELINE_FILE, cfg.to_dict())
+    with run_directory(shared, PIPELINE_FILE, cfg.to_dict()) as out:  # locked; see rundir.py
+        return _run(cfg, stages, out)
+
+
+def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
+    from accelerate.utils import set_seed
+
+    shared = cfg.train
     save_yaml(cfg, out / PIPELINE_FILE)
     set_seed(shared.seed)
     tokenizer = load_tokenizer(shared.model)
     data = [[load_training(task, task_cfg) for task, task_cfg in zip(s.tasks, s.configs)] for s in stages]
+    for stage, stage_data in zip(stages, data):
+        for training in stage_data:
+            training.stage = stage.index
     target = stages[-1]
     task, target_cfg, training = target.tasks[0], target.configs[0], data[-1][0]
-    targets, notes, warnings = load_targets(task, target_cfg, training)
+    earlier = [use for stage_data in data for t in stage_data if t is not training for use in t.uses()]
+    targets, notes, warnings = load_targets(task, target_cfg, training, used=earlier)
     if not targets:
         raise MissingDataError(f"no language of {task.name} has evaluation data; nothing to score")
-    oracle_sets = load_oracle_sets(task, target_cfg, targets) if target_cfg.oracle_selection else {}
+    oracle_sets = load_oracle_sets(task, target_cfg, targets, training, warnings) \
+        if target_cfg.oracle_selection else {}
     model = build_pipeline_model(stages)
     if torch.cuda.is_available():
         model.to("cuda")
@@ -177,7 +187,9 @@ def run_pipeline(cfg: PipelineConfig) -> Results:
         final_cfg = target_cfg.replace(output_dir=str(out))  # model, fusion and seed are the pipeline's
         results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records, warnings=warnings,
                               run_dir=str(out), config={**final_cfg.to_dict(), "intermediate": describe(stages)},
-                              timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train})
+                              timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train},
+                              data=[use for stage_data in data for t in stage_data for use in
+                                    (u.record() for u in t.uses())])
         save_yaml(final_cfg, out / "config.yaml")  # the target's resolved config: `xling evaluate --run` reads it
         finish_run(model, tokenizer, shared, out, results)
         tracking.finish(results, out / "results.json", step=sum(r["steps"] for r in records))

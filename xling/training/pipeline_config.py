@@ -29,7 +29,7 @@ TOP_LEVEL_ONLY = frozenset({"model", "output_dir", "resume", "overwrite", "quiet
                             "include_tasks", "report_to", "logging_steps"})
 # Options each task of a multi-task stage may set for itself (its data); the rest is the stage's.
 TASK_OPTIONS = frozenset({"data_dir", "files", "source", "image_features", "train_language", "train_languages",
-                          "train_split", "dev_split", "selection_holdout", "max_train_examples",
+                          "train_split", "dev_split", "selection_holdout", "parallel_holdout", "max_train_examples",
                           "max_selection_examples", "max_seq_length", "pooling", "dropout"})
 STAGE_OPTIONS = sorted(set(field_names(TrainConfig)) - TOP_LEVEL_ONLY - {"task"})
 

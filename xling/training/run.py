@@ -15,22 +15,28 @@ from xling.data.run_data import load_oracle_sets, load_targets, load_training, r
 from xling.errors import MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models.build import build_run_model, head_spec, load_tokenizer
+from xling.models.encoder import check_model_source
 from xling.reporting.results import Results, peak_rss_mb, run_results
-from xling.training.rundir import finish_run, prepare_run_dir
+from xling.training.rundir import finish_run, run_directory
 from xling.training.stage import train_stage
 from xling.training.trackers import check_trackers, start_tracking
 
 
 def run_training(cfg: TrainConfig) -> Results:
     """``xling train``: train, select on English dev, evaluate zero-shot, write ``results.json``."""
-    from accelerate.utils import set_seed
-
     cfg.require("task", "model", "output_dir")
     check_trackers(cfg.report_to)
     task = resolve_task(cfg)
     head_spec(task, cfg)  # a task without a trainable head (retrieval) says so before any directory is made
     cfg = cfg.with_task_defaults(task)
-    run_dir = prepare_run_dir(cfg)
+    check_model_source(cfg.model)  # before any directory is made
+    with run_directory(cfg) as run_dir:  # locked; a failed run leaves nothing behind (rundir.py)
+        return _train(task, cfg, run_dir)
+
+
+def _train(task, cfg: TrainConfig, run_dir) -> Results:
+    from accelerate.utils import set_seed
+
     save_yaml(cfg, run_dir / "config.yaml")
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(cfg.model)
@@ -38,7 +44,7 @@ def run_training(cfg: TrainConfig) -> Results:
     targets, notes, warnings = load_targets(task, cfg, training)
     if not targets:
         raise MissingDataError(f"no language of {task.name} has evaluation data; nothing to score")
-    oracle_sets = load_oracle_sets(task, cfg, targets) if cfg.oracle_selection else {}
+    oracle_sets = load_oracle_sets(task, cfg, targets, training, warnings) if cfg.oracle_selection else {}
     model = build_run_model(task, cfg)
     if torch.cuda.is_available():
         model.to("cuda")
@@ -48,7 +54,8 @@ def run_training(cfg: TrainConfig) -> Results:
         scores, eval_timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, run_dir / "predictions")
         results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage], warnings=warnings,
                               run_dir=str(run_dir), timings={**stage["timings"], **eval_timings,
-                                                             "peak_rss_mb_train": rss_after_train})
+                                                             "peak_rss_mb_train": rss_after_train},
+                              data=[use.record() for use in training.uses()])
         finish_run(model, tokenizer, cfg, run_dir, results)
         tracking.finish(results, run_dir / "results.json", step=stage["steps"])
     return results

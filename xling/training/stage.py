@@ -104,7 +104,8 @@ def selection_hook(model: XlingModel, tokenizer: Any, parts: list[StageTask], cf
 
     def score(task: Task, data: SplitData, max_length: int) -> float:
         return evaluate_split(model, task, data, tokenizer, max_length=max_length, batch_size=cfg.eval_batch_size,
-                              device=device_of(model), mixed_precision=mixed, progress=not cfg.quiet).primary
+                              device=device_of(model), mixed_precision=mixed, progress=not cfg.quiet,
+                              max_tokens=cfg.eval_tokens).primary
 
     def evaluate(step: int) -> tuple[float, dict[str, Any]]:
         scores: dict[str, float] = {}
