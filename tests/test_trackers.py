@@ -206,7 +206,8 @@ def test_wandb_offline_run_files(run_all):
     assert config["task"] == "panx" and config["max_steps"] == STEPS
     logged = {key: [(h["_step"], h[key]) for h in history if key in h] for key in ("train/loss", "selection/score")}
     assert [step for step, _ in logged["train/loss"]] == [2, 4, 6]
-    assert [v for _, v in logged["selection/score"]] == pytest.approx([h["score"] for h in results.stages[0]["history"]])
+    expected = [h["score"] for h in results.stages[0]["history"]]
+    assert [v for _, v in logged["selection/score"]] == pytest.approx(expected)
     finals = [h for h in history if "eval/de" in h]
     assert finals and finals[-1]["eval/de"] == pytest.approx(results.languages["de"].primary)
     assert (run_file.parent / "files" / "results.json").is_file()
@@ -229,7 +230,8 @@ def test_sweep_flag_and_pipeline_stages_check_the_trackers(tmp_path, capsys):
 
     spec = tmp_path / "s.yaml"
     spec.write_text("base: {task: panx, model: m}\ngrid: {learning_rate: [1e-3]}\n")
-    assert main(["sweep", str(spec), "--output-dir", str(tmp_path / "o"), "--report-to", "tensorbord", "--dry-run"]) == 2
+    args = ["sweep", str(spec), "--output-dir", str(tmp_path / "o"), "--report-to", "tensorbord", "--dry-run"]
+    assert main(args) == 2
     assert "unknown tracker 'tensorbord'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="report_to.*can only be set for the whole pipeline"):
         PipelineConfig.of(model="m", stages=[{"task": "panx", "report_to": ["tensorboard"]}], target={"task": "xnli"})
