@@ -97,7 +97,8 @@ BAD = [
      r"key 'labels': a tagging task needs its label set"),
     ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: [a]\nlables: [O]\n",
      r"unknown key 'lables'; allowed: name, kind, description, languages, labels"),
-    ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: [a]\noptions: {label_case: lower}\n",
+    ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: [a]\n"
+     "options: {label_case: lower}\n",
      r"key 'options.label_case': not an option of tagging tasks; allowed: epochs, lang3, tag_column"),
     ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: ['{language}/{split}.tsv']\n",
      r"key 'local\[0\].pattern': unknown placeholder\(s\) \['language'\].*allowed: \{lang\}, \{split\}, \{lang3\}"),

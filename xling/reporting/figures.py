@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from xling.errors import XlingError
 from xling.reporting.tables import AVERAGE_ROWS, Group, experiment_key, mean_std
 from xling.reporting.gains import Comparison
 
@@ -23,14 +22,9 @@ FUSION_KEYS = ("fusion", "fusion_layer", "fusion_options")
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        raise XlingError('figures need matplotlib: pip install "xling[plots]" (or pip install matplotlib)') from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from xling.extras import pyplot
 
-    return plt
+    return pyplot("the HTML report's figures")
 
 
 def _png(fig: Any) -> bytes:

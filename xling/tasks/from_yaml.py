@@ -160,8 +160,9 @@ class _Checker:
         self.keys(data, TASK_KEYS, "")
         missing = [key for key in REQUIRED if data.get(key) in (None, "", [])]
         if missing:
+            optional = ", ".join(k for k in TASK_KEYS if k not in REQUIRED)
             raise TaskFileError(f"{self.path}: missing key(s) {', '.join(map(repr, missing))}; a task file needs "
-                                f"{', '.join(REQUIRED)} (and may set {', '.join(k for k in TASK_KEYS if k not in REQUIRED)})")
+                                f"{', '.join(REQUIRED)} (and may set {optional})")
         name = self.text("name", data["name"])
         if not NAME.match(name):
             raise self.fail("name", f"{name!r} is not a task name; allowed: letters, digits, '_', '-', '.' "
