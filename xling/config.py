@@ -28,7 +28,8 @@ from xling.errors import ConfigError
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 # Options that may differ between a killed run and its resumption (the rest must match the saved config).
 RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "eval_tokens",
-                         "checkpoint_every", "checkpoint_minutes", "report_to", "logging_steps",
+                         "max_tokens_per_batch", "gradient_checkpointing", "compile", "checkpoint_every",
+                         "checkpoint_minutes", "report_to", "logging_steps",
                          "output_dir"})  # output_dir: a run folder may be moved
 
 
@@ -87,6 +88,12 @@ class TrainConfig:
     batch_size: int = _opt(32, "examples per optimiser step before accumulation, over all processes (each takes "
                                 "batch_size / processes)")
     gradient_accumulation: int = _opt(1, "batches accumulated per optimiser step")
+    max_tokens_per_batch: int | None = _opt(None, "split a training batch over this many padded tokens into "
+                                                  "micro-batches accumulated to the same gradient (default: "
+                                                  "the task's, e.g. QA 768; 0: never split)")
+    compile: bool = _opt(False, "torch.compile the encoder (dynamic shapes) for training and evaluation")
+    gradient_checkpointing: bool = _opt(False, "recompute the encoder's activations in the backward pass "
+                                               "(much less memory, about a third more compute)")
     eval_batch_size: int = _opt(64, "examples per evaluation batch (when eval_tokens is 0)")
     eval_tokens: int = _opt(2048, "evaluation batches sorted by length and filled up to this many padded tokens "
                                   "(0: eval_batch_size examples per batch)")
@@ -139,6 +146,8 @@ class TrainConfig:
             include_tasks=[str(Path(p).expanduser().resolve()) for p in self.include_tasks],
             epochs=epochs,
             max_seq_length=self.max_seq_length or task.max_seq_length,
+            max_tokens_per_batch=(self.max_tokens_per_batch if self.max_tokens_per_batch is not None
+                                  else task.options.get("max_tokens_per_batch")),
             train_language=self.train_language or task.train_language,
             languages=list(self.languages) or list(task.languages),
         )

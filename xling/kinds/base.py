@@ -54,6 +54,7 @@ class Kind:
     padded_keys: Mapping[str, int | None] = {}
     stacked_keys: frozenset[str] = frozenset()
     label_keys: frozenset[str] = frozenset({"labels"})
+    in_batch_loss: bool = False  # the loss compares the examples of a batch (no micro-batches)
     selects_rows: bool = False  # read() can keep one split's rows of a file holding all (row_filter)
     needs_labels: bool = False  # a task of this kind declares its closed label set
     task_options: frozenset[str] = frozenset({"epochs", "lang3"})  # keys a task's ``options`` may set

@@ -29,6 +29,10 @@ def build_run_model(task: Task, cfg: TrainConfig, encoder: Encoder | None = None
     model = build_model(spec, encoder if encoder is not None else Encoder.from_pretrained(cfg.model))
     if cfg.freeze_embeddings:
         model.encoder.freeze_embeddings()
+    if cfg.gradient_checkpointing:
+        model.encoder.gradient_checkpointing()
+    if cfg.compile:
+        model.encoder.model.compile(dynamic=True)  # in place: parameter names and saved files stay the same
     return model
 
 

@@ -125,6 +125,12 @@ class Encoder(nn.Module):
     def freeze_embeddings(self) -> None:
         self.model.get_input_embeddings().weight.requires_grad_(False)
 
+    def gradient_checkpointing(self) -> None:
+        """Recompute each layer's activations in the backward pass (non-reentrant: frozen embeddings work)."""
+        if not getattr(self.model, "supports_gradient_checkpointing", False):
+            raise ConfigError(f"{type(self.model).__name__} does not support gradient checkpointing")
+        self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+
     def describe(self) -> dict[str, Any]:
         return {
             "type": self.config.model_type,

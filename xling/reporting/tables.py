@@ -22,7 +22,8 @@ from xling.errors import XlingError
 from xling.reporting.results import RESULTS_FILE, Results, averages
 
 # Config keys that do not make two runs different experiments.
-NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size", "eval_tokens", "fused_optimizer",
+NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size",
+                  "eval_tokens", "fused_optimizer", "max_tokens_per_batch", "gradient_checkpointing", "compile",
                   "checkpoint_every", "checkpoint_minutes", "save_model", "save_predictions", "oracle_selection",
                   "max_oracle_examples", "languages", "data_dir", "files", "report_to", "logging_steps"}
 AVERAGE_ROWS = ("avg", "avg zero-shot")

@@ -30,6 +30,7 @@ from xling.models.build import resolve_mixed_precision
 from xling.training.averaging import drop_snapshots, load_average, save_snapshot
 from xling.training.best import BEST_FILE, check_best, drop_previous, load_best, version_of, write_best
 from xling.training.checkpoint import CHECKPOINT_DIR, resume_checkpoint, save_checkpoint
+from xling.training.micro import forward_backward
 
 __all__ = ["BEST_FILE", "CHECKPOINT_DIR", "Hooks", "LoopState", "RunInterrupted", "build_optimizer",
            "build_schedule", "count_steps", "train_loop"]
@@ -239,13 +240,12 @@ def train_loop(
                 step_weight = sum(shares[i].batch_weight for i in group)
                 scale = share.weight / step_weight * world if step_weight else 0.0
                 inputs = {k: v.to(accelerator.device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
-                with contextlib.nullcontext() if last else accelerator.no_sync(model):
-                    output = model(**inputs, task=batch["task"][0])
-                    accelerator.backward(output.loss * scale)
+                batch_loss = forward_backward(model, inputs, batch["task"][0], accelerator, cfg.max_tokens_per_batch,
+                                              scale=scale, sync=last)
                 state.batch_in_epoch += 1
                 state.train_tokens += share.tokens
                 state.train_examples += share.examples
-                loss = float(output.loss.detach())
+                loss = float(batch_loss)
                 state.loss_ema = loss if state.loss_ema is None else 0.98 * state.loss_ema + 0.02 * loss
                 state.loss_sum += loss * share.weight
                 state.loss_count += share.weight

@@ -19,6 +19,7 @@ from xling.config import TrainConfig
 from xling.data.examples import SplitData
 from xling.data.features import LengthGroupedBatches, feature_length
 from xling.data.run_data import TrainingData
+from xling.errors import ConfigError
 from xling.evaluation.evaluator import evaluate_split
 from xling.kinds import collator_for, get_kind
 from xling.models import XlingModel
@@ -60,6 +61,10 @@ def train_tasks(model: XlingModel, tokenizer: Any, parts: list[StageTask], cfg: 
     gets length-grouped batches). ``oracle_sets`` belong to the first task. ``tracking`` (``--report-to``)
     receives the loop's steps and evaluation points.
     """
+    split = [p.task.name for p in parts if get_kind(p.task.kind).in_batch_loss]
+    if cfg.max_tokens_per_batch and split:
+        raise ConfigError(f"{', '.join(split)}: the loss compares the examples of a batch, so a batch cannot be "
+                          "split into micro-batches; leave --max-tokens-per-batch unset")
     features, lengths = featurize_parts(parts, tokenizer)
     if make_batches is not None:
         batches = make_batches(lengths)
