@@ -258,8 +258,8 @@ def train_loop(
                 scheduler.step()
                 optimizer.zero_grad()
                 state.step += 1
-                if kill_after and state.step == kill_after:
-                    os.kill(os.getpid(), kill_signal)
+                if kill_after and state.step == kill_after and kill_signal != signal.SIGKILL:
+                    os.kill(os.getpid(), kill_signal)  # a stop request: handled below like a real one
                 hooks.on_step(state, scheduler.get_last_lr()[0], grad_norm)
                 elapsed = state.train_seconds + time.perf_counter() - started
                 bar.update(1)
@@ -275,6 +275,8 @@ def train_loop(
                     state.train_seconds += time.perf_counter() - started
                     checkpoint_now()
                     started, last_checkpoint = time.perf_counter(), time.monotonic()
+                if kill_after and state.step == kill_after and kill_signal == signal.SIGKILL:
+                    os.kill(os.getpid(), kill_signal)  # kill -9 right after any checkpoint of this step
                 if stopping:
                     bar.close()
                     raise RunInterrupted(f"stopped at step {state.step}/{total_steps}; checkpoint saved in "
