@@ -219,7 +219,7 @@ def test_missing_tracker_package_names_the_extra(tiny_bert, sample_dir, tmp_path
     from xling.extras import MissingExtraError
 
     monkeypatch.setitem(sys.modules, "wandb", None)  # import wandb now raises ImportError
-    with pytest.raises(MissingExtraError, match=r'--report-to wandb needs wandb, which is not installed: '
+    with pytest.raises(MissingExtraError, match=r'--report-to wandb: wandb is not installed; run '
                                                 r'pip install "xling\[trackers\]"'):
         tracked_run(tiny_bert, sample_dir["panx"], tmp_path / "run", ["wandb"])
 
