@@ -178,3 +178,4 @@ def test_missing_layout_lists_what_was_tried_and_how_to_name_files(tmp_path):
     assert f"{tmp_path}/**/train-en.tsv[.gz]" in message and f"{tmp_path}/**/en/train.conllu[.gz]" in message
     assert f"{tmp_path} holds: sub/english-train.txt" in message
     assert "--file en:train=PATH" in message and "xling tasks panx" in message
+    assert "--train-split dev --selection-holdout N" in message

@@ -82,7 +82,7 @@ def test_a_missing_extra_names_its_pip_install(monkeypatch, module, extra, call,
     monkeypatch.setitem(sys.modules, module, None)  # `import module` now raises ImportError
     with pytest.raises(MissingExtraError) as info:
         call()
-    assert str(info.value) == (f"{purpose} needs {module}, which is not installed: pip install \"xling[{extra}]\" "
+    assert str(info.value) == (f"{purpose}: {module} is not installed; run pip install \"xling[{extra}]\" "
                                f"(or pip install \"xling[all]\")")
 
 
@@ -101,5 +101,5 @@ def test_cli_says_which_extra_in_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert main(["report", str(tmp_path), "--plot", str(tmp_path / "p.png")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == ('xling: error: xling report --plot needs matplotlib, which is not installed: '
+    assert err == ('xling: error: xling report --plot: matplotlib is not installed; run '
                    'pip install "xling[plots]" (or pip install "xling[all]")')

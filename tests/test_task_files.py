@@ -113,6 +113,8 @@ BAD = [
      r"key 'name': 'x y' is not a task name; allowed: letters"),
     ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: [a]\nmax_seq_length: 0\n",
      r"key 'max_seq_length': expected a whole number >= 1"),
+    ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: [a]\ntrain_split: dev\n",
+     r"key 'train_split': a run chooses its splits, not the task: use --train-split"),
     ("- name: x\n", r"expected a mapping of key: value"),
     ("name: [x\n", r"not valid YAML"),
 ]

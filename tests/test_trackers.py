@@ -219,7 +219,7 @@ def test_missing_tracker_package_names_the_extra(tiny_bert, sample_dir, tmp_path
     from xling.extras import MissingExtraError
 
     monkeypatch.setitem(sys.modules, "wandb", None)  # import wandb now raises ImportError
-    with pytest.raises(MissingExtraError, match=r'--report-to wandb needs wandb, which is not installed: '
+    with pytest.raises(MissingExtraError, match=r'--report-to wandb: wandb is not installed; run '
                                                 r'pip install "xling\[trackers\]"'):
         tracked_run(tiny_bert, sample_dir["panx"], tmp_path / "run", ["wandb"])
 
@@ -235,3 +235,18 @@ def test_sweep_flag_and_pipeline_stages_check_the_trackers(tmp_path, capsys):
     assert "unknown tracker 'tensorbord'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="report_to.*can only be set for the whole pipeline"):
         PipelineConfig.of(model="m", stages=[{"task": "panx", "report_to": ["tensorboard"]}], target={"task": "xnli"})
+
+
+def test_wandb_runs_offline_without_an_api_key(tmp_path, monkeypatch):
+    from xling.training.trackers import _wandb_mode
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
+    monkeypatch.delenv("NETRC", raising=False)
+    for name in ("WANDB_MODE", "WANDB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert _wandb_mode() == "offline"
+    (tmp_path / ".netrc").write_text("machine api.wandb.ai\n  login user\n  password k3y\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    assert _wandb_mode() == "online"
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert _wandb_mode() == "disabled"

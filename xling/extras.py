@@ -37,7 +37,7 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
         missing = getattr(exc, "name", None) or module  # the package itself, or one it needs (pkg_resources)
         top = module.split(".")[0]
         missing = top if missing.split(".")[0] == top else missing
-        raise MissingExtraError(f"{purpose} needs {missing}, which is not installed: {install_hint(extra)} "
+        raise MissingExtraError(f"{purpose}: {missing} is not installed; run {install_hint(extra)} "
                                 f"(or {install_hint('all')})") from None
 
 

@@ -174,9 +174,12 @@ def missing_message(task: Task, lang: str, split: str, tried: list[str], data_di
         total = f"{len(present)}{'+' if len(present) == 1000 else ''} files"
         shown = ", ".join(present[:8]) + (f", ... ({total})" if len(present) > 8 else "")
         lines.append(f"{root} holds: {shown or 'no files'}")
+    listing = f"xling tasks --include-tasks {task.origin} {task.name}" if task.origin else f"xling tasks {task.name}"
     lines.append(f"Name the file directly with --file {lang}:{split}=PATH (repeatable, PATH1+PATH2 concatenates; "
-                 "in YAML: files: {" + f"{lang}: {{{split}: PATH}}" + "}), or see `xling tasks " + task.name
-                 + "` for the layouts --data-dir may have.")
+                 "in YAML: files: {" + f"{lang}: {{{split}: PATH}}" + "}), or see `" + listing
+                 + "` for the layouts --data-dir may have."
+                 + (" Without a train split, train on dev: --train-split dev --selection-holdout N." if split == "train"
+                    else ""))
     return "\n".join(lines)
 
 

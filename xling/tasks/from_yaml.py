@@ -19,9 +19,10 @@ from xling.tasks.task import HubSource, LocalPattern, Task
 
 SUFFIXES = (".yaml", ".yml")
 REQUIRED = ("name", "kind", "languages", "metric")
-TEXT_KEYS = ("description", "train_language", "train_split", "dev_split", "test_split", "version", "reference")
+TEXT_KEYS = ("description", "train_language", "version", "reference")
 TASK_KEYS = ("name", "kind", "description", "languages", "labels", "metric", "local", "hub", "train_language",
-             "train_split", "dev_split", "test_split", "max_seq_length", "version", "reference", "options")
+             "max_seq_length", "version", "reference", "options")
+RUN_SPLITS = {"train_split": "--train-split", "dev_split": "--dev-split", "test_split": "--eval-split"}
 LOCAL_KEYS = ("pattern", "merge", "label_file", "splits", "split_column", "split_values")
 HUB_KEYS = ("path", "config", "splits", "fields", "languages", "lang_names", "language_column", "label_map")
 PLACEHOLDERS = ("lang", "split", "lang3")
@@ -157,6 +158,10 @@ class _Checker:
         from xling.kinds import KINDS, get_kind
         from xling.metrics import METRICS
 
+        for key, flag in RUN_SPLITS.items():
+            if key in data:
+                raise self.fail(key, f"a run chooses its splits, not the task: use {flag} (a YAML config key, "
+                                     "or a pipeline's task_defaults); the task's layouts name every split")
         self.keys(data, TASK_KEYS, "")
         missing = [key for key in REQUIRED if data.get(key) in (None, "", [])]
         if missing:
