@@ -154,6 +154,24 @@ CASES += [
 ]
 
 
+def _run_with_previous(e):
+    """A folder of runs where one run's --overwrite was interrupted: its old run waits in .xling-previous/."""
+    shutil.copytree(e.run, e.tmp / "runs" / "a")
+    shutil.copytree(e.run, e.tmp / "runs" / "a" / ".xling-previous")
+
+
+def _counted_once(e, outcome):
+    if outcome.rc == 0 and "(n=2)" in outcome.stdout:
+        return "silent", "the run moved aside by --overwrite is counted as another seed"
+    return None
+
+
+CASES += [
+    Case("report-skips-moved-aside-run", lambda e: ["report", e.tmp / "runs"], expect="ok",
+         setup=_run_with_previous, after=_counted_once),
+]
+
+
 # ---------------------------------------------------------------- labels outside the label set, in re-evaluation
 
 
