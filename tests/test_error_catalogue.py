@@ -5,11 +5,14 @@ Every bad input of a new user, and every injected fault, is a case here or in th
 the file, line or value, no traceback) or, where a warning is right, a warning. ``tests/catalogue.py`` runs a
 case in-process through ``xling.cli.main`` and classifies its outcome.
 
-Counts over the whole catalogue (``XLING_CATALOGUE_OUT=/tmp/c.jsonl pytest tests/test_error_catalogue*.py``,
-then ``python -m tests.catalogue /tmp/c.jsonl``), in the issue's four classes:
+Counts over the whole catalogue (212 cases; ``XLING_CATALOGUE_OUT=/tmp/c.jsonl pytest tests/test_error_catalogue*.py``,
+then ``python -m tests.catalogue /tmp/c.jsonl``), in the issue's four classes (a "clear error" is an error
+without a traceback, or the warning a case expects; "worked" are inputs that must simply work):
 
-* before (the code of main at 5b680bc): see BEFORE below;
-* after (this branch): every case a clear error or the expected warning.
+* before, on main at 5b680bc (the test files copied onto that tree): clear error 83 (70 precise, 8 vague,
+  5 warnings), traceback 68, silent-wrong 54, data loss 6, worked 1;
+* after (this branch): clear error 208 (201 precise, 7 warnings), traceback 0, silent-wrong 0, data loss 0,
+  worked 4.
 """
 
 from __future__ import annotations

@@ -154,7 +154,66 @@ CASES += [
 ]
 
 
+def _run_with_previous(e):
+    """A folder of runs where one run's --overwrite was interrupted: its old run waits in .xling-previous/."""
+    shutil.copytree(e.run, e.tmp / "runs" / "a")
+    shutil.copytree(e.run, e.tmp / "runs" / "a" / ".xling-previous")
+
+
+def _counted_once(e, outcome):
+    if outcome.rc == 0 and "(n=2)" in outcome.stdout:
+        return "silent", "the run moved aside by --overwrite is counted as another seed"
+    return None
+
+
+CASES += [
+    Case("report-skips-moved-aside-run", lambda e: ["report", e.tmp / "runs"], expect="ok",
+         setup=_run_with_previous, after=_counted_once),
+]
+
+
+# ---------------------------------------------------------------- labels outside the label set, in re-evaluation
+
+
+def _labels_file(content):
+    return lambda e: (e.tmp / "odd.tsv").write_text(content, encoding="utf-8")
+
+
+def _in_evaluation_warnings(text):
+    def after(e, outcome):
+        found = [json.loads(p.read_text())["warnings"] for p in e.tmp.glob("*/evaluate-*.json")]
+        if outcome.rc == 0 and not any(text in w for ws in found for w in ws):
+            return "silent", f"{text!r} not in the evaluation's warnings"
+        return None
+    return after
+
+
+CASES += [
+    Case("evaluate-pawsx-labels-outside-set",
+         lambda e: ["evaluate", "--run", e.tmp / "run", "--quiet", "--languages", "de", "--file", f"de:test={e.tmp}/odd.tsv"],
+         ("maybe",), "warning", setup=lambda e: (shutil.copytree(e.extra["pawsx_run"], e.tmp / "run"),
+                                                 _labels_file("A a .\tA a .\t1\nB b .\tB b .\tmaybe\n")(e)),
+         after=_in_evaluation_warnings("maybe")),
+    Case("evaluate-panx-labels-outside-set",
+         lambda e: ["evaluate", "--run", e.tmp / "run", "--quiet", "--languages", "de", "--file", f"de:test={e.tmp}/odd.tsv"],
+         ("B-MISC",), "warning", setup=lambda e: (copy_run(e), _labels_file("Anna\tB-PER\nRom\tB-MISC\n")(e)),
+         after=_in_evaluation_warnings("B-MISC")),
+]
+
+
+@pytest.fixture(scope="module")
+def pawsx_run(tiny_bert, catalogue_data, tmp_path_factory):
+    from tests.catalogue import Env, train
+
+    e = Env(tmp_path_factory.mktemp("catalogue-pawsx"), tiny_bert, catalogue_data["panx"], catalogue_data["pawsx"])
+    result = invoke(train(e, task="pawsx"))
+    assert result.rc == 0, result.stderr + (result.error or "")
+    return e.tmp / "run"
+
+
 @pytest.mark.parametrize("case", [c.param() for c in CASES])
-def test_evaluate_and_report(case, env, finished_run, monkeypatch):  # noqa: F811
+def test_evaluate_and_report(case, env, finished_run, request, monkeypatch):  # noqa: F811
     env.run = finished_run
+    if "pawsx" in case.id:
+        env.extra["pawsx_run"] = request.getfixturevalue("pawsx_run")
     assert_expected(case, env, monkeypatch)
