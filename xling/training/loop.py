@@ -51,6 +51,7 @@ class LoopState:
     train_tokens: int = 0
     train_examples: int = 0
     train_seconds: float = 0.0
+    selection_seconds: float = 0.0  # evaluating for selection and saving the best (not in train_seconds)
     loss_sum: float = 0.0  # loss terms (tokens, examples) since the last evaluation point, all processes
     loss_count: float = 0
     loss_ema: float | None = None
@@ -205,6 +206,7 @@ def train_loop(
     kill_after, kill_signal = _test_kill()
 
     def select() -> None:
+        began = time.perf_counter()
         sync_buffers(model)  # batch-norm statistics: the main process's, as in the checkpoint
         score, details = hooks.evaluate(state.step)
         loss_sum, loss_count = sum_over_processes(state.loss_sum, state.loss_count)
@@ -218,6 +220,7 @@ def train_loop(
             save_best(accelerator, model, run_dir, state.best_version, committed[0])
         if cfg.average_checkpoints:
             save_snapshot(accelerator, model, run_dir, [h["step"] for h in state.history], cfg.average_checkpoints)
+        state.selection_seconds += time.perf_counter() - began
         hooks.on_log(record)
 
     bar = tqdm(total=total_steps, initial=state.step, desc="train", unit="step", dynamic_ncols=True,

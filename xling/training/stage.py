@@ -181,6 +181,7 @@ def stage_record(task: Task, cfg: TrainConfig, training: TrainingData, state: Lo
         "warnings": degenerate_warnings(task, cfg, training, state),
         "timings": {
             "train_seconds": state.train_seconds,
+            "selection_seconds": state.selection_seconds,
             "train_tokens": state.train_tokens,
             "train_examples": state.train_examples,
             "train_tokens_per_second": state.train_tokens / state.train_seconds if state.train_seconds else None,
