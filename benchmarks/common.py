@@ -50,13 +50,36 @@ def machine() -> dict:
 
 def xling(*args: str, log: Path | None = None, env: dict[str, str] | None = None) -> int:
     """Run ``python -m xling ...`` (a fresh process per run: no memory carried between runs)."""
-    command = [sys.executable, "-m", "xling", *map(str, args)]
+    return xling_measured(*args, log=log, env=env)[0]
+
+
+def xling_measured(*args: str, log: Path | None = None, env: dict[str, str] | None = None) -> tuple[int, float]:
+    """``python -m xling ...`` in a fresh process: its exit code and the whole process's peak RSS in MB."""
+    return run_measured([sys.executable, "-m", "xling", *map(str, args)], log=log, env=env)
+
+
+def run_measured(command: list[str], log: Path | None = None, env: dict[str, str] | None = None,
+                 capture: bool = False) -> tuple[int, float] | tuple[int, float, str]:
+    """Run ``command``; return its exit code and peak RSS (MB) as the kernel counted it for the whole process
+    (``wait4``'s ``ru_maxrss``: the same measurement for every program, from start to exit), and its stdout
+    when ``capture``."""
+    import subprocess as sp
+
     env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    if log is None:
-        return subprocess.run(command, env=env).returncode
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as handle:
-        return subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
+    if log is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+    out = open(log, "w") if log is not None else None
+    try:
+        stdout = sp.PIPE if capture else out
+        process = sp.Popen(command, env=env, stdout=stdout, stderr=sp.STDOUT if out else None, text=True)
+        text = process.stdout.read() if capture else ""
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        if out is not None:
+            out.close()
+    peak = usage.ru_maxrss / 1024.0
+    return (process.returncode, peak, text) if capture else (process.returncode, peak)
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:

@@ -24,12 +24,11 @@ import argparse
 import json
 import random
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import DATA, OUT, RESULTS, e5_checkpoint, machine, xling
+from common import DATA, OUT, RESULTS, e5_checkpoint, machine, run_measured, xling, xling_measured
 
 BATCH, MAX_LEN, LR = 16, 128, 5e-5
 
@@ -115,7 +114,7 @@ def run_hf(task: str, n: int, dynamic: bool) -> dict:
     seconds = time.perf_counter() - start
     return {"train_seconds": seconds, "examples": n, "real_tokens": real_tokens, "padded_length_first_batch": padded_length,
             "tokens_per_second": real_tokens / seconds, "examples_per_second": n / seconds,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb_train": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def run_xling(task: str, n: int, fusion: str, work: Path) -> dict:
@@ -123,7 +122,7 @@ def run_xling(task: str, n: int, fusion: str, work: Path) -> dict:
     run_dir = work / f"xling-{task}-{fusion}-{n}"
     fusion_args = {"last": ["--fusion", "last"], "aif": ["--fusion", "aif", "--fusion-layer", "8"],
                    "scalar_mix": ["--fusion", "scalar_mix"]}[fusion]
-    code = xling("train", "--task", "panx" if task == "ner" else "xnli", "--model", e5_checkpoint(),
+    code, peak = xling_measured("train", "--task", "panx" if task == "ner" else "xnli", "--model", e5_checkpoint(),
                  "--data-dir", data, "--output-dir", run_dir, "--overwrite", "--languages", "en",
                  "--eval-split", "dev", "--epochs", "1", "--batch-size", str(BATCH), "--max-seq-length", str(MAX_LEN),
                  "--learning-rate", str(LR), "--warmup-ratio", "0", "--freeze-embeddings", "--seed", "0",
@@ -135,7 +134,7 @@ def run_xling(task: str, n: int, fusion: str, work: Path) -> dict:
     return {"train_seconds": timings["train_seconds"], "examples": timings["train_examples"],
             "real_tokens": timings["train_tokens"], "tokens_per_second": timings["train_tokens_per_second"],
             "examples_per_second": timings["train_examples_per_second"],
-            "peak_rss_mb": timings["peak_rss_mb_train"], "run_dir": str(run_dir)}
+            "peak_rss_mb": peak, "peak_rss_mb_train": timings["peak_rss_mb_train"], "run_dir": str(run_dir)}
 
 
 def run_eval(work: Path, n: int, cap: int) -> dict:
@@ -213,8 +212,10 @@ def child(args: argparse.Namespace) -> None:
 
 def measure_hf(task: str, n: int, dynamic: bool) -> dict:
     command = [sys.executable, __file__, "--child", "--task", task, "--n", str(n)] + (["--dynamic"] if dynamic else [])
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    code, peak, output = run_measured(command, capture=True)
+    if code != 0:
+        raise RuntimeError(f"the Trainer run failed ({code})")
+    return {**json.loads(output.strip().splitlines()[-1]), "peak_rss_mb": peak}
 
 
 def main() -> None:

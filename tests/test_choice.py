@@ -132,5 +132,5 @@ def test_train_xcopa_end_to_end(tiny_model, tmp_path):
     # the saved model (with its multiple-choice head) reloads in a fresh process and scores the same
     again = run_cli("evaluate", "--run", out, "--languages", "it", "--quiet")
     assert again.returncode == 0, again.stderr
-    reloaded = json.loads((out / "evaluate.json").read_text())
+    reloaded = json.loads((out / "evaluate-xcopa-test-it.json").read_text())
     assert reloaded["languages"]["it"]["metrics"] == data["languages"]["it"]["metrics"]

@@ -167,3 +167,14 @@ def test_multilingual_training_data_and_selection():
     training = load_training(get_task("panx"), cfg)
     assert training.train.lang == "en+de"
     assert len(training.train.examples) + len(training.selection.examples) == 4
+
+
+def test_missing_layout_lists_what_was_tried_and_how_to_name_files(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "english-train.txt").write_text("Maria B-PER\n")
+    with pytest.raises(MissingDataError) as info:
+        load_split(get_task("panx"), "en", "train", data_dir=tmp_path)
+    message = str(info.value)
+    assert f"{tmp_path}/**/train-en.tsv[.gz]" in message and f"{tmp_path}/**/en/train.conllu[.gz]" in message
+    assert f"{tmp_path} holds: sub/english-train.txt" in message
+    assert "--file en:train=PATH" in message and "xling tasks panx" in message

@@ -67,7 +67,7 @@ def test_a_finished_pipeline_can_be_scored_again(finished_pipeline):
     out, _ = finished_pipeline
     result = run_cli("evaluate", "--run", out, "--languages", "es", "--quiet")
     assert result.returncode == 0, result.stderr
-    assert set(json.loads((out / "evaluate.json").read_text())["languages"]) == {"es"}
+    assert set(json.loads((out / "evaluate-pawsx-test-es.json").read_text())["languages"]) == {"es"}
 
 
 @pytest.mark.slow

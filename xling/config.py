@@ -25,8 +25,8 @@ from xling.errors import ConfigError
 
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 # Options that may differ between a killed run and its resumption (the rest must match the saved config).
-RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "checkpoint_every",
-                         "checkpoint_minutes"})
+RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "eval_tokens",
+                         "checkpoint_every", "checkpoint_minutes", "report_to", "logging_steps"})
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:
@@ -39,7 +39,9 @@ def _opt(default: Any, help: str, **extra: Any) -> Any:
 class TrainConfig:
     """Everything a training run depends on."""
 
-    task: str | None = _opt(None, "task name (xling tasks lists them)")
+    task: str | None = _opt(None, "task name (xling tasks lists them) or a YAML task file (docs/tasks.md)")
+    include_tasks: list = _opt([], "YAML task files, or folders of them, whose tasks to register "
+                                   "(comma-separated; docs/tasks.md)")
     model: str | None = _opt(None, "Hugging Face model id or local checkpoint directory")
     output_dir: str | None = _opt(None, "run directory (results.json, config, checkpoints, predictions)")
     # model
@@ -81,13 +83,16 @@ class TrainConfig:
     max_steps: int | None = _opt(None, "stop after this many optimiser steps (overrides epochs)")
     batch_size: int = _opt(32, "examples per optimiser step (before accumulation)")
     gradient_accumulation: int = _opt(1, "batches accumulated per optimiser step")
-    eval_batch_size: int = _opt(64, "examples per evaluation batch")
+    eval_batch_size: int = _opt(64, "examples per evaluation batch (when eval_tokens is 0)")
+    eval_tokens: int = _opt(2048, "evaluation batches sorted by length and filled up to this many padded tokens "
+                                  "(0: eval_batch_size examples per batch)")
     learning_rate: float = _opt(2e-5, "encoder learning rate")
     fusion_learning_rate: float = _opt(1e-3, "learning rate of the fusion module")
     head_learning_rate: float | None = _opt(None, "learning rate of the heads (default: learning_rate)")
     weight_decay: float = _opt(0.01, "AdamW weight decay (not on biases and norms)")
     warmup_ratio: float = _opt(0.1, "share of steps with linear warm-up")
     max_grad_norm: float = _opt(1.0, "gradient clipping norm (0: off)")
+    fused_optimizer: bool = _opt(True, "fused AdamW kernel where torch has one for the device (else foreach)")
     max_seq_length: int | None = _opt(None, "sub-word limit per sequence (default: the task's, 128)")
     group_by_length: bool = _opt(True, "batch sequences of similar length (dynamic padding)")
     mixed_precision: str = _opt("auto", "auto (bf16 on a capable GPU), no, bf16, fp16")
@@ -103,6 +108,9 @@ class TrainConfig:
     save_predictions: bool = _opt(True, "write per-language predictions")
     num_workers: int = _opt(0, "data-loader worker processes")
     quiet: bool = _opt(False, "no progress bars (for logs)")
+    report_to: list = _opt([], "experiment trackers, comma-separated: tensorboard, mlflow, wandb or none "
+                               "(needs xling[trackers]; files in the run directory, see docs/trackers.md)")
+    logging_steps: int = _opt(50, "log training loss, learning rate and gradient norm to the trackers every N steps")
     resume: bool = _opt(False, "continue a killed run from its last checkpoint")
     overwrite: bool = _opt(False, "replace a finished run in output_dir")
 
@@ -111,6 +119,8 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.eval_tokens < 0:
+            raise ConfigError(f"eval_tokens must be >= 0, got {self.eval_tokens}")
         for name in ("max_train_examples", "max_eval_examples", "max_selection_examples", "max_steps",
                      "eval_every", "checkpoint_every", "max_seq_length"):
             value = getattr(self, name)
@@ -132,14 +142,26 @@ class TrainConfig:
             raise ConfigError("parallel_holdout must be >= 0")
         if self.average_checkpoints < 0:
             raise ConfigError("average_checkpoints must be >= 0")
+        if self.logging_steps < 1:
+            raise ConfigError(f"logging_steps must be >= 1, got {self.logging_steps}")
+        from xling.training.trackers import parse_report_to
+
+        parse_report_to(self.report_to)  # names only; the packages are checked when a run starts
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
 
     def with_task_defaults(self, task: Any) -> "TrainConfig":
-        """Fill a task declaration's defaults into unset options (epochs, sequence length, languages)."""
+        """Fill a task declaration's defaults into unset options (epochs, sequence length, languages).
+
+        A task from a YAML file is then named by the file's absolute path (as are ``include_tasks``), so
+        that the saved config finds it again from any directory (``xling evaluate``, ``--resume``).
+        """
         epochs = self.epochs if self.epochs is not None else task.options.get("epochs", 3)
+        from_file = task.origin and str(self.task).lower().endswith((".yaml", ".yml"))
         return self.replace(
+            task=task.origin if from_file else self.task,
+            include_tasks=[str(Path(p).expanduser().resolve()) for p in self.include_tasks],
             epochs=epochs,
             max_seq_length=self.max_seq_length or task.max_seq_length,
             train_language=self.train_language or task.train_language,

@@ -25,3 +25,7 @@ class UnlabelledSplitError(DataError):
 
 class LeakageError(DataError):
     """An evaluation set holds examples parallel to (translations of) what the run trained or selected on."""
+
+
+class OutputError(XlingError):
+    """Output cannot be written (a read-only folder, a full disk, a path that is not a folder)."""

@@ -29,19 +29,20 @@ class Registry(Generic[T]):
         self.kind = kind
         self._items: dict[str, T] = {}
 
-    def register(self, name: str, obj: T | None = None) -> Callable[[T], T] | T:
+    def register(self, name: str, obj: T | None = None, replace: bool = False) -> Callable[[T], T] | T:
+        """Add ``obj`` (or decorate it); ``replace`` lets a re-read declaration take the place of its old reading."""
         if obj is not None:
-            self._add(name, obj)
+            self._add(name, obj, replace)
             return obj
 
         def decorator(item: T) -> T:
-            self._add(name, item)
+            self._add(name, item, replace)
             return item
 
         return decorator
 
-    def _add(self, name: str, obj: T) -> None:
-        if name in self._items:
+    def _add(self, name: str, obj: T, replace: bool = False) -> None:
+        if name in self._items and not replace:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._items[name] = obj
 

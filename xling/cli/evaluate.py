@@ -11,7 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     parser = sub.add_parser("evaluate", help="re-evaluate a saved run (its model) on languages or data")
     parser.add_argument("--run", required=True, metavar="RUN_DIR", help="a run directory written by xling train")
-    parser.add_argument("--output", metavar="FILE.json", help="where to write results (default RUN_DIR/evaluate.json)")
+    parser.add_argument("--output", metavar="FILE.json",
+                        help="where to write results (default RUN_DIR/evaluate-TASK-SPLIT-LANGS.json; predictions "
+                             "go beside it in ...-predictions/); an existing file needs --overwrite")
     add_config_arguments(parser, skip=tuple(n for n in field_names() if n not in EVALUATE_OPTIONS))
     parser.set_defaults(func=run)
 

@@ -42,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--only", metavar="GLOB,...", help="only the runs whose TASK/CONFIG or TASK/NAME matches, e.g. "
                         "'panx/*' or '*/aif8*'")
     parser.add_argument("--seeds", type=_seeds, metavar="1,2,3", help="replace the file's seeds")
+    parser.add_argument("--report-to", metavar="TRACKERS", help="experiment trackers of every run, comma-separated: "
+                        "tensorboard, mlflow, wandb or none (replaces base: report_to; docs/trackers.md)")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and their state, run nothing")
     parser.add_argument("--watch", action="store_true", help="with status: redraw until the sweep stops")
     parser.add_argument("--interval", type=float, default=5.0, help="with status --watch: seconds between redraws")
@@ -77,6 +79,11 @@ def run_sweep(args: argparse.Namespace) -> int:
         spec.resources, **{k: v for k, v in (("cpus", args.cpus), ("gpus", args.gpus),
                                              ("memory", parse_memory(args.memory, "--memory"))) if v is not None})
     spec = dataclasses.replace(spec, resources=resources)
+    if args.report_to is not None:
+        from xling.training.trackers import parse_report_to
+
+        names = parse_report_to(args.report_to.split(","))
+        spec = dataclasses.replace(spec, base={**spec.base, "report_to": names})
     sweep = Sweep(spec, Path(out), [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None,
                   args.retries)
     if args.dry_run:

@@ -141,7 +141,19 @@ class LengthGroupedBatches(Sampler[list[int]]):
         return iter([batches[0]] + [batches[1 + i] for i in rest])
 
 
-def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Evaluation batches of similar length, longest first (order is restored by the caller)."""
+def sorted_batches(lengths: Sequence[int], batch_size: int, max_tokens: int | None = None) -> list[list[int]]:
+    """Evaluation batches of similar length, longest first (order is restored by the caller).
+
+    ``batch_size`` sequences per batch; with ``max_tokens``, instead, each batch takes sequences while its
+    padded size (sequences x its longest) stays within ``max_tokens`` (at least one sequence).
+    """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if not max_tokens:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and (len(batches[-1]) + 1) * max(1, lengths[batches[-1][0]]) <= max_tokens:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches

@@ -7,6 +7,7 @@ its kind's (:meth:`xling.kinds.Kind.read`, :meth:`xling.kinds.Kind.from_hub_row`
 from __future__ import annotations
 
 import glob
+import itertools
 import logging
 import random
 from collections.abc import Mapping
@@ -146,10 +147,7 @@ def load_split(
             where = hub.describe(lang, split)
             break
     if examples is None:
-        hint = "" if tried else " (no source declares it: pass --data-dir or --file)"
-        raise MissingDataError(
-            f"no {split} data for {task.name} in {lang!r}{hint}. Tried:\n  " + "\n  ".join(tried or ["nothing"])
-        )
+        raise MissingDataError(missing_message(task, lang, split, tried, data_dir if use_local else None))
     if not examples:
         raise DataError(f"{split}-{lang} of {task.name} is empty ({where})")
     total = len(examples)
@@ -161,11 +159,28 @@ def load_split(
     return SplitData(task.name, lang, split, examples, where, labelled, total, rows=rows)
 
 
+def missing_message(task: Task, lang: str, split: str, tried: list[str], data_dir: str | Path | None) -> str:
+    """What was tried, what the data directory holds, and how to name the file directly."""
+    hint = "" if tried else " (no source declares it: pass --data-dir or --file)"
+    lines = [f"no {split} data for {task.name} in {lang!r}{hint}. Tried:", *(f"  {t}" for t in tried or ["nothing"])]
+    root = Path(data_dir) if data_dir is not None else None
+    if root is not None and root.is_dir():
+        files = (p for p in root.rglob("*") if p.is_file())
+        present = sorted(str(p.relative_to(root)) for p in itertools.islice(files, 1000))
+        total = f"{len(present)}{'+' if len(present) == 1000 else ''} files"
+        shown = ", ".join(present[:8]) + (f", ... ({total})" if len(present) > 8 else "")
+        lines.append(f"{root} holds: {shown or 'no files'}")
+    lines.append(f"Name the file directly with --file {lang}:{split}=PATH (repeatable, PATH1+PATH2 concatenates; "
+                 "in YAML: files: {" + f"{lang}: {{{split}: PATH}}" + "}), or see `xling tasks " + task.name
+                 + "` for the layouts --data-dir may have.")
+    return "\n".join(lines)
+
+
 def load_hub(task: Task, hub: HubSource, lang: str, split: str) -> tuple[list[Any], bool]:
     """Load from the Hugging Face hub (or a local dataset folder laid out like a hub repo)."""
     import datasets
 
-    dataset = datasets.load_dataset(hub.path, hub.config_for(lang), split=hub.splits[split])
+    dataset = datasets.load_dataset(hub.path, hub.config_for(lang), split=hub.split_for(lang, split))
     if hub.language_column:
         column = dataset[hub.language_column]
         dataset = dataset.select([i for i, value in enumerate(column) if value == lang])

@@ -21,13 +21,16 @@ from xling.data.parallel import (PROTOCOL, Used, drop_from_selection, hold_out, 
 from xling.errors import ConfigError, DataError, MissingDataError, UnlabelledSplitError
 from xling.kinds import get_kind
 from xling.tasks import get_task
+from xling.tasks.from_yaml import include_tasks
 from xling.tasks.task import Task
 
 log = logging.getLogger("xling")
 
 
 def resolve_task(cfg: TrainConfig) -> Task:
-    """The task named in ``cfg``, with the run's image feature file in its options."""
+    """The task named in ``cfg`` (after registering its ``include_tasks``), with the run's image feature file."""
+    if cfg.include_tasks:
+        include_tasks(cfg.include_tasks)
     task = get_task(cfg.task)
     if cfg.image_features:
         task = dataclasses.replace(task, options={**task.options, "image_features": cfg.image_features})

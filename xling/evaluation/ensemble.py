@@ -123,7 +123,7 @@ def predict_outputs(model_dir: Path, task: Task, targets: dict[str, SplitData], 
     return {lang: evaluate_split(model, task, data, tokenizer, max_length=cfg.max_seq_length,
                                  batch_size=cfg.eval_batch_size, device=device,
                                  mixed_precision=resolve_mixed_precision(cfg.mixed_precision),
-                                 progress=not cfg.quiet, keep_outputs=True)
+                                 progress=not cfg.quiet, keep_outputs=True, max_tokens=cfg.eval_tokens)
             for lang, data in targets.items()}
 
 
@@ -317,7 +317,7 @@ def run_ensemble(paths: Sequence[str | Path], output_dir: str | Path, method: st
     if method == "weights":
         check_same_architecture(members, members[0].results.task["name"])  # before any loading or scoring
     prepare_output(out, overwrite)
-    task = get_task(members[0].results.task["name"])
+    task = get_task(members[0].results.task.get("file") or members[0].results.task["name"])
     langs = list(languages or common_languages(members))
     if not langs:
         raise ConfigError("the members have no scored language in common; choose with --languages")

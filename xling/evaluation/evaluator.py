@@ -50,14 +50,18 @@ def predict_features(
     device: torch.device,
     mixed_precision: str = "no",
     progress: str | None = None,
+    max_tokens: int | None = None,
 ) -> list[np.ndarray]:
-    """Per-feature outputs (probabilities), batches sorted by length, original order restored."""
+    """Per-feature outputs (probabilities), batches sorted by length, original order restored.
+
+    Batches hold ``batch_size`` features, or with ``max_tokens`` as many as fit in that many padded tokens.
+    """
     kind = get_kind(task.kind)
     collate = collator_for([kind], pad_token_id)
     was_training = model.training
     model.eval()
     outputs: list[np.ndarray | None] = [None] * len(features)
-    batches = sorted_batches([feature_length(f) for f in features], batch_size)
+    batches = sorted_batches([feature_length(f) for f in features], batch_size, max_tokens)
     bar = tqdm(batches, desc=progress, unit="batch", leave=False, disable=progress is None)
     try:
         for indices in bar:
@@ -84,6 +88,7 @@ def evaluate_split(
     mixed_precision: str = "no",
     progress: bool = True,
     keep_outputs: bool = False,
+    max_tokens: int | None = None,
 ) -> LanguageScore:
     """Score one language's split (it must be labelled)."""
     kind = get_kind(task.kind)
@@ -92,6 +97,7 @@ def evaluate_split(
     per_feature = predict_features(
         model, features, task, pad_token_id=tokenizer.pad_token_id, batch_size=batch_size, device=device,
         mixed_precision=mixed_precision, progress=f"eval {data.describe()}" if progress else None,
+        max_tokens=max_tokens,
     )
     outputs = kind.assemble(data.examples, features, per_feature)
     return score_outputs(task, data, outputs, time.perf_counter() - start, keep_outputs=keep_outputs)
@@ -138,7 +144,7 @@ def evaluate_targets(model: torch.nn.Module, tokenizer: Any, task: Task, cfg: Tr
         result = evaluate_split(
             model, task, data, tokenizer, max_length=cfg.max_seq_length, batch_size=cfg.eval_batch_size,
             device=device_of(model), mixed_precision=mixed, progress=not cfg.quiet,
-            keep_outputs=cfg.save_predictions,
+            keep_outputs=cfg.save_predictions, max_tokens=cfg.eval_tokens,
         )
         total += result.examples
         scores[lang] = result.stored(notes.get(lang))

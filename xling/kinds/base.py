@@ -55,6 +55,8 @@ class Kind:
     stacked_keys: frozenset[str] = frozenset()
     label_keys: frozenset[str] = frozenset({"labels"})
     selects_rows: bool = False  # read() can keep one split's rows of a file holding all (row_filter)
+    needs_labels: bool = False  # a task of this kind declares its closed label set
+    task_options: frozenset[str] = frozenset({"epochs", "lang3"})  # keys a task's ``options`` may set
 
     @property
     def trainable(self) -> bool:

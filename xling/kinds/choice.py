@@ -117,6 +117,7 @@ def choice_features(examples: Sequence[ChoiceExample], tokenizer: Any, max_lengt
 class MultipleChoice(Kind):
     name = "multiple_choice"
     head = "multiple_choice"
+    task_options = Kind.task_options | {"pooling", "connectives"}
     example_type = ChoiceExample
 
     def is_labelled(self, example: ChoiceExample) -> bool:

@@ -121,6 +121,8 @@ def pair_features(
 class PairClassification(Kind):
     name = "pair_classification"
     head = "classification"
+    needs_labels = True
+    task_options = Kind.task_options | {"label_case"}  # lower: gold labels lower-cased when read
     example_type = PairExample
     selects_rows = True
 

@@ -114,6 +114,7 @@ def image_dim(task: Task) -> int:
 class ImageText(Kind):
     name = "image_text"
     head = "image_text"
+    task_options = Kind.task_options | {"image_dim", "image_features"}
     example_type = ImageTextExample
     stacked_keys = frozenset({IMAGE_KEY})
 

@@ -195,6 +195,7 @@ def best_span(start_logits: np.ndarray, end_logits: np.ndarray, offsets: np.ndar
 class SpanQA(Kind):
     name = "span_qa"
     head = "span"
+    task_options = Kind.task_options | set(DEFAULTS)
     example_type = QAExample
     stacked_keys = POSITION_KEYS
     label_keys = frozenset({"labels"}) | POSITION_KEYS

@@ -139,6 +139,8 @@ def tag_features(
 class Tagging(Kind):
     name = "tagging"
     head = "tagging"
+    needs_labels = True
+    task_options = Kind.task_options | {"tag_column"}  # upos or xpos (CoNLL-U files)
     example_type = TagExample
 
     def is_labelled(self, example: TagExample) -> bool:

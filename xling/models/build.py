@@ -8,7 +8,7 @@ import torch
 
 from xling.config import TrainConfig
 from xling.kinds import get_kind
-from xling.models.encoder import Encoder
+from xling.models.encoder import Encoder, check_model_source, loading
 from xling.models.model import HeadSpec, ModelSpec, XlingModel, build_model
 from xling.tasks.task import Task
 
@@ -34,7 +34,9 @@ def build_run_model(task: Task, cfg: TrainConfig, encoder: Encoder | None = None
 def load_tokenizer(name_or_path: str) -> Any:
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(name_or_path)
+    check_model_source(name_or_path)
+    with loading(name_or_path, "tokenizer of"):
+        return AutoTokenizer.from_pretrained(name_or_path)
 
 
 def device_of(model: torch.nn.Module) -> torch.device:

@@ -8,10 +8,57 @@ encoder stack alone (``T5EncoderModel`` / ``MT5EncoderModel``) through
 from __future__ import annotations
 
 import inspect
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from xling.errors import ConfigError
+
+HUB_HINT = "Hugging Face hub names look like org/name, e.g. FacebookAI/xlm-roberta-base"
+
+
+def check_model_source(name_or_path: str) -> None:
+    """A local checkpoint folder must exist and hold a readable ``config.json``; a hub name must look like one."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        raise ConfigError(f"model {name_or_path} is a file; give the folder of a Hugging Face checkpoint "
+                          "(config.json, model.safetensors, tokenizer files)")
+    if path.is_dir():
+        config = path / "config.json"
+        if not config.is_file():
+            what = "is empty" if not any(path.iterdir()) else "has no config.json"
+            raise ConfigError(f"model folder {name_or_path} {what}: it is not a Hugging Face checkpoint")
+        try:
+            data = json.loads(config.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{config}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict) or "model_type" not in data:
+            raise ConfigError(f"{config}: not a Hugging Face model config (no model_type)")
+        return
+    text = str(name_or_path)
+    looks_local = text.startswith(("/", ".", "~")) or text.count("/") > 1 or "\\" in text or not text.strip()
+    if looks_local:
+        raise ConfigError(f"model path {name_or_path} does not exist ({HUB_HINT})")
+
+
+@contextmanager
+def loading(name_or_path: str, what: str = "model") -> Iterator[None]:
+    """Turn a failure to load a checkpoint (missing, truncated or random weights, no hub) into one line."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - transformers, safetensors and the hub raise many types
+        message = str(exc).strip().splitlines()
+        detail = message[0][:240] if message else type(exc).__name__
+        local = Path(name_or_path).expanduser().exists()
+        hint = "" if local else f"; it is not a local folder, and {HUB_HINT}"
+        raise ConfigError(f"cannot load the {what} {name_or_path}: {type(exc).__name__}: {detail}{hint}") from None
 
 
 class Encoder(nn.Module):
@@ -37,9 +84,11 @@ class Encoder(nn.Module):
     def from_pretrained(cls, name_or_path: str, **kwargs: Any) -> "Encoder":
         from transformers import AutoConfig
 
-        config = AutoConfig.from_pretrained(name_or_path, **kwargs)
-        return cls(_build(config, lambda model_cls, **extra: model_cls.from_pretrained(
-            name_or_path, config=config, **kwargs, **extra)))
+        check_model_source(name_or_path)
+        with loading(name_or_path):
+            config = AutoConfig.from_pretrained(name_or_path, **kwargs)
+            return cls(_build(config, lambda model_cls, **extra: model_cls.from_pretrained(
+                name_or_path, config=config, **kwargs, **extra)))
 
     @classmethod
     def from_config(cls, config: Any) -> "Encoder":

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from xling.errors import ConfigError
-from xling.models.encoder import Encoder
+from xling.models.encoder import Encoder, loading
 from xling.models.fusion import build_fusion, resolved_fusion_options, saved_fusion_options
 from xling.models.heads import HEADS, HeadOutput
 
@@ -136,9 +136,11 @@ def load_model(directory: str | Path) -> XlingModel:
     directory = Path(directory)
     if not (directory / SPEC_FILE).exists():
         raise ConfigError(f"{directory} is not a saved xling model (no {SPEC_FILE})")
-    spec = ModelSpec.from_dict(json.loads((directory / SPEC_FILE).read_text()))
+    with loading(str(directory), "saved model"):
+        spec = ModelSpec.from_dict(json.loads((directory / SPEC_FILE).read_text(encoding="utf-8")))
     model = build_model(spec, Encoder.from_pretrained(str(directory / "encoder")))
-    state = load_file(str(directory / WEIGHTS_FILE))
-    model.fusion.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("fusion.")})
-    model.heads.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("heads.")})
+    with loading(str(directory / WEIGHTS_FILE), "weights"):
+        state = load_file(str(directory / WEIGHTS_FILE))
+        model.fusion.load_state_dict({k[7:]: v for k, v in state.items() if k.startswith("fusion.")})
+        model.heads.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("heads.")})
     return model

@@ -157,8 +157,11 @@ def task_summary(task: Task) -> dict[str, Any]:
     """The ``task`` section of results.json: a task declaration's name, kind, version and metric."""
     from xling.metrics import METRICS
 
-    return {"name": task.name, "kind": task.kind, "version": task.version, "metric": task.metric,
-            "primary_metric": METRICS.get(task.metric).primary, "labels": list(task.labels or [])}
+    summary = {"name": task.name, "kind": task.kind, "version": task.version, "metric": task.metric,
+               "primary_metric": METRICS.get(task.metric).primary, "labels": list(task.labels or [])}
+    if task.origin:
+        summary["file"] = task.origin  # declared in a YAML task file
+    return summary
 
 
 def peak_rss_mb() -> float:

@@ -22,9 +22,9 @@ from xling.errors import XlingError
 from xling.reporting.results import RESULTS_FILE, Results, averages
 
 # Config keys that do not make two runs different experiments.
-NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size",
+NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size", "eval_tokens", "fused_optimizer",
                   "checkpoint_every", "checkpoint_minutes", "save_model", "save_predictions", "oracle_selection",
-                  "max_oracle_examples", "languages", "data_dir", "files"}
+                  "max_oracle_examples", "languages", "data_dir", "files", "report_to", "logging_steps"}
 AVERAGE_ROWS = ("avg", "avg zero-shot")
 
 

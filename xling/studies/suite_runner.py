@@ -44,7 +44,7 @@ log = logging.getLogger("xling")
 # TrainConfig fields ``xling suite`` passes through to every training run.
 PASS_THROUGH = ("fusion", "fusion_layer", "fusion_options", "pooling", "dropout", "freeze_embeddings",
                 "max_train_examples", "max_eval_examples", "max_selection_examples", "seed", "epochs", "max_steps",
-                "batch_size", "gradient_accumulation", "eval_batch_size", "learning_rate", "fusion_learning_rate",
+                "batch_size", "gradient_accumulation", "eval_batch_size", "eval_tokens", "learning_rate", "fusion_learning_rate",
                 "head_learning_rate", "weight_decay", "warmup_ratio", "max_seq_length", "mixed_precision",
                 "eval_every", "oracle_selection", "max_oracle_examples", "save_model", "save_predictions", "quiet",
                 "resume", "overwrite")

@@ -40,7 +40,7 @@ class LocalPattern:
 class HubSource:
     """Where a task's data lives on the Hugging Face hub.
 
-    ``config`` is formatted with ``lang`` and ``lang_name`` (from
+    ``config`` and the split names are formatted with ``lang`` and ``lang_name`` (from
     ``lang_names``; e.g. ``udpos.{lang_name}`` -> ``udpos.German``).
     ``fields`` maps xling's field names to the dataset's columns. When
     ``language_column`` is set, one config holds every language and rows are
@@ -68,10 +68,14 @@ class HubSource:
             return None
         return self.config.format(lang=lang, lang_name=self.lang_names.get(lang, lang))
 
+    def split_for(self, lang: str, split: str) -> str:
+        """The dataset's split name; it may name the language too (``test_{lang}``, Babelscape/wikineural)."""
+        return self.splits[split].format(lang=lang, lang_name=self.lang_names.get(lang, lang))
+
     def describe(self, lang: str, split: str) -> str:
         config = self.config_for(lang)
         where = f"{self.path}" + (f" ({config})" if config else "")
-        return f"hub:{where} split={self.splits[split]}"
+        return f"hub:{where} split={self.split_for(lang, split)}"
 
 
 PARALLEL_KEYS = ("row", "id")
@@ -111,7 +115,8 @@ class Task:
     its primary score is what tables report. ``eval_languages`` defaults to
     ``languages`` (the XTREME set). ``parallel`` declares which splits are translations of each other
     across languages (:class:`Parallel`); xling never scores examples parallel to what a run trained or
-    selected on (:mod:`xling.data.parallel`).
+    selected on (:mod:`xling.data.parallel`). A task may also be declared in a YAML file
+    with the same fields (:mod:`xling.tasks.from_yaml`); ``origin`` is that file.
     """
 
     name: str
@@ -131,6 +136,7 @@ class Task:
     reference: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     parallel: tuple[Parallel, ...] = ()
+    origin: str = ""  # the YAML file that declared the task ("" for a built-in declaration)
 
     @property
     def num_labels(self) -> int:

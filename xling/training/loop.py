@@ -26,9 +26,9 @@ from xling.config import TrainConfig
 from xling.errors import XlingError
 from xling.models.build import resolve_mixed_precision
 from xling.training.averaging import drop_snapshots, load_average, save_snapshot
+from xling.training.best import BEST_FILE, check_best, drop_previous, load_best, version_of, write_best
 
 CHECKPOINT_DIR = "checkpoint"
-BEST_FILE = "best.safetensors"
 
 
 class RunInterrupted(XlingError):
@@ -45,6 +45,7 @@ class LoopState:
     total_steps: int = 0
     best_score: float | None = None
     best_step: int | None = None
+    best_version: str | None = None  # what best.safetensors holds (xling.training.best)
     history: list[dict[str, Any]] = field(default_factory=list)
     train_tokens: int = 0
     train_examples: int = 0
@@ -65,10 +66,13 @@ class LoopState:
 
 @dataclass
 class Hooks:
-    """Named hooks the loop calls. ``evaluate(step) -> (selection score, details)``."""
+    """Named hooks the loop calls. ``evaluate(step) -> (selection score, details)``; ``on_log(record)`` after
+    each evaluation point; ``on_step(state, learning rate, gradient norm or None)`` after each optimiser step
+    (:class:`xling.training.trackers.Tracking` logs them)."""
 
     evaluate: Callable[[int], tuple[float, dict[str, Any]]]
     on_log: Callable[[dict[str, Any]], None] = lambda record: None
+    on_step: Callable[["LoopState", float, Any], None] = lambda state, learning_rate, grad_norm: None
 
 
 def count_steps(cfg: TrainConfig, batches_per_epoch: int) -> tuple[int, int]:
@@ -95,7 +99,24 @@ def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opt
         for chosen, wd in ((decay, cfg.weight_decay), (no_decay, 0.0)):
             if chosen:
                 groups.append({"params": chosen, "lr": rates[part], "weight_decay": wd, "name": part})
-    return torch.optim.AdamW(groups, eps=1e-8)
+    return adamw(groups, fused=cfg.fused_optimizer)
+
+
+def adamw(groups: list[dict[str, Any]], fused: bool = True) -> torch.optim.Optimizer:
+    """AdamW as one fused kernel where torch has it for the parameters' device and dtype, else ``foreach``
+    (one multi-tensor kernel per operation); the same update either way, within float rounding."""
+    if fused and _fused_kernel_fits([p for g in groups for p in g["params"]]):
+        return torch.optim.AdamW(groups, eps=1e-8, fused=True)
+    return torch.optim.AdamW(groups, eps=1e-8, foreach=True)
+
+
+def _fused_kernel_fits(params: list[torch.Tensor]) -> bool:
+    try:
+        from torch.optim.optimizer import _get_fused_kernels_supported_devices
+    except ImportError:  # an older torch
+        return False
+    devices = _get_fused_kernels_supported_devices()
+    return all(p.is_floating_point() and p.device.type in devices for p in params)
 
 
 class _StopFlag:
@@ -159,6 +180,9 @@ def train_loop(
     if cfg.resume and checkpoint.is_dir():
         accelerator.load_state(str(checkpoint))
         accelerator.print(f"xling: resumed from {checkpoint} at step {state.step}/{total_steps}")
+        if accelerator.is_main_process:
+            check_best(run_dir, state.best_version, state.best_step)
+    committed = [state.best_version]  # the best version the last checkpoint on disk records
     kill_after = int(os.environ.get("XLING_TEST_KILL_AFTER_STEP", "0"))  # for the resume test
 
     def save_checkpoint() -> None:
@@ -168,6 +192,7 @@ def train_loop(
         if accelerator.is_main_process:
             shutil.rmtree(checkpoint, ignore_errors=True)
             tmp.rename(checkpoint)
+        committed[0] = state.best_version
 
     def select() -> None:
         score, details = hooks.evaluate(state.step)
@@ -177,7 +202,8 @@ def train_loop(
         state.history.append(record)
         if state.best_score is None or score > state.best_score:
             state.best_score, state.best_step = score, state.step
-            save_best(accelerator, model, run_dir)
+            state.best_version = version_of(state.step)
+            save_best(accelerator, model, run_dir, state.best_version, committed[0])
         if cfg.average_checkpoints:
             save_snapshot(accelerator, model, run_dir, [h["step"] for h in state.history], cfg.average_checkpoints)
         hooks.on_log(record)
@@ -198,8 +224,9 @@ def train_loop(
                 with accelerator.accumulate(model):
                     output = model(**inputs, task=batch["task"][0])
                     accelerator.backward(output.loss)
+                    grad_norm = None
                     if accelerator.sync_gradients and cfg.max_grad_norm > 0:
-                        accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                        grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                     optimizer.step()
                     scheduler.step()
                     optimizer.zero_grad()
@@ -213,6 +240,7 @@ def train_loop(
                 if not accelerator.sync_gradients:
                     continue
                 state.step += 1
+                hooks.on_step(state, scheduler.get_last_lr()[0], grad_norm)
                 elapsed = state.train_seconds + time.perf_counter() - started
                 bar.update(1)
                 bar.set_postfix(loss=f"{state.loss_ema:.4f}", lr=f"{scheduler.get_last_lr()[0]:.1e}",
@@ -249,10 +277,15 @@ def train_loop(
     if cfg.average_checkpoints and state.averaged is None:  # the average takes the best checkpoint's place
         steps = [h["step"] for h in state.history]
         state.averaged = load_average(accelerator, model, run_dir, steps, cfg.average_checkpoints, hooks.evaluate)
-        save_best(accelerator, model, run_dir)
+        state.best_version = version_of(state.step, state.averaged)
+        save_best(accelerator, model, run_dir, state.best_version, committed[0])
         save_checkpoint()
     drop_snapshots(accelerator, run_dir)
-    restore_best(accelerator, model, run_dir)
+    # the model holds the best already when it was selected at the last step, or is the average
+    if state.averaged is None and state.best_step != state.step:
+        restore_best(accelerator, model, run_dir, state.best_version)
+    if accelerator.is_main_process:
+        drop_previous(run_dir)
     return state
 
 
@@ -260,36 +293,15 @@ def _evaluated_at(state: LoopState, step: int) -> bool:
     return bool(state.history) and state.history[-1]["step"] == step
 
 
-def save_best(accelerator: Any, model: torch.nn.Module, run_dir: Path) -> None:
-    from safetensors.torch import save_file
-
+def save_best(accelerator: Any, model: torch.nn.Module, run_dir: Path, version: str,
+              committed: str | None = None) -> None:
+    """Write the trainable weights as ``best.safetensors``, tagged ``version`` (:mod:`xling.training.best`)."""
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
-        state = accelerator.unwrap_model(model).state_dict()
-        tmp = run_dir / (BEST_FILE + ".tmp")
-        save_file({k: v.detach().contiguous().cpu() for k, v in _dedupe(state).items()}, str(tmp))
-        tmp.replace(run_dir / BEST_FILE)
+        write_best(accelerator.unwrap_model(model), run_dir, version, committed)
 
 
-def restore_best(accelerator: Any, model: torch.nn.Module, run_dir: Path) -> None:
-    from safetensors.torch import load_file
-
+def restore_best(accelerator: Any, model: torch.nn.Module, run_dir: Path, version: str | None = None) -> None:
+    """Load ``best.safetensors`` into the model in place (it must hold ``version`` when given)."""
     accelerator.wait_for_everyone()
-    path = run_dir / BEST_FILE
-    if path.exists():
-        result = accelerator.unwrap_model(model).load_state_dict(load_file(str(path)), strict=False)
-        if result.unexpected_keys:
-            raise RuntimeError(f"{path} does not fit the model: unexpected {result.unexpected_keys[:5]}")
-
-
-def _dedupe(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Drop tensors that share storage with one already kept (tied embeddings of T5)."""
-    seen: set[tuple[int, int]] = set()
-    out = {}
-    for key, tensor in state.items():
-        ident = (tensor.untyped_storage().data_ptr(), tensor.storage_offset())
-        if ident in seen:
-            continue
-        seen.add(ident)
-        out[key] = tensor
-    return out
+    load_best(accelerator.unwrap_model(model), run_dir, version)

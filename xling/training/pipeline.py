@@ -39,8 +39,9 @@ from xling.models.build import build_run_model, device_of, head_spec, load_token
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
 from xling.training.pipeline_config import PipelineConfig, Stage, describe, stage_specs
-from xling.training.rundir import finish_run, prepare_run_dir
+from xling.training.rundir import finish_run, run_directory
 from xling.training.stage import StageTask, stage_warnings, train_tasks
+from xling.training.trackers import Tracking, check_trackers, start_tracking
 
 log = logging.getLogger("xling")
 
@@ -100,7 +101,8 @@ def finish_stage(stage: Stage, record: dict[str, Any], earlier: list[Stage]) -> 
 
 
 def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: PipelineConfig,
-              earlier: list[Stage], oracle_sets: dict | None = None) -> dict[str, Any]:
+              earlier: list[Stage], oracle_sets: dict | None = None,
+              tracking: Tracking | None = None) -> dict[str, Any]:
     from accelerate.utils import set_seed
 
     if stage.index > 1:
@@ -117,7 +119,7 @@ def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: 
             return MultiTaskBatches(lengths, loop.batch_size, seed=loop.seed, sampler=stage.sampler,
                                     temperature=stage.temperature, group=50 if loop.group_by_length else None)
     log.info("stage %d/%s: %s", stage.index, stage.name, " + ".join(p.training.train.describe() for p in parts))
-    record = train_tasks(model, tokenizer, parts, loop, stage.directory, oracle_sets, make_batches)
+    record = train_tasks(model, tokenizer, parts, loop, stage.directory, oracle_sets, make_batches, tracking)
     record = {"stage": stage.index, "name": stage.name, "target": stage.is_target, **record,
               "carry_fusion": stage.carry_fusion if stage.index > 1 else None, "config": loop.to_dict()}
     if len(parts) > 1:
@@ -130,14 +132,20 @@ def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: 
 
 def run_pipeline(cfg: PipelineConfig) -> Results:
     """``xling pipeline``: train every stage, score the target zero-shot, write ``results.json``."""
-    from accelerate.utils import set_seed
-
     shared = cfg.train
     shared.require("model", "output_dir")
+    check_trackers(shared.report_to)
     if not cfg.target:
         raise ConfigError("a pipeline needs a target stage: target: {task: NAME} in the YAML file or --target NAME")
     stages = stage_specs(cfg, Path(shared.output_dir))
-    out = prepare_run_dir(shared, PIPELINE_FILE, cfg.to_dict())
+    with run_directory(shared, PIPELINE_FILE, cfg.to_dict()) as out:  # locked; see rundir.py
+        return _run(cfg, stages, out)
+
+
+def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
+    from accelerate.utils import set_seed
+
+    shared = cfg.train
     save_yaml(cfg, out / PIPELINE_FILE)
     set_seed(shared.seed)
     tokenizer = load_tokenizer(shared.model)
@@ -158,31 +166,34 @@ def run_pipeline(cfg: PipelineConfig) -> Results:
         model.to("cuda")
     records: list[dict[str, Any]] = []
     pending: Stage | None = None  # the last finished stage, whose state the model does not hold yet
-    for i, (stage, stage_data) in enumerate(zip(stages, data)):
-        marker = stage.directory / STAGE_MARKER
-        if marker.is_file():
-            records.append(json.loads(marker.read_text(encoding="utf-8")))
-            log.info("stage %d/%s finished earlier; skipped", stage.index, stage.name)
-            pending = stage
-            continue
+    with start_tracking(shared, out, cfg.to_dict()) as tracking:
+        for i, (stage, stage_data) in enumerate(zip(stages, data)):
+            marker = stage.directory / STAGE_MARKER
+            if marker.is_file():
+                records.append(json.loads(marker.read_text(encoding="utf-8")))
+                log.info("stage %d/%s finished earlier; skipped", stage.index, stage.name)
+                pending = stage
+                continue
+            if pending is not None:
+                load_stage_state(model, pending)
+                pending = None
+            tracking.stage(f"{stage.index}-{stage.name}", offset=sum(r["steps"] for r in records))
+            records.append(run_stage(model, tokenizer, stage, stage_data, cfg, stages[:i],
+                                     oracle_sets if stage.is_target else None, tracking))
         if pending is not None:
             load_stage_state(model, pending)
-            pending = None
-        records.append(run_stage(model, tokenizer, stage, stage_data, cfg, stages[:i],
-                                 oracle_sets if stage.is_target else None))
-    if pending is not None:
-        load_stage_state(model, pending)
-    rss_after_train = peak_rss_mb()
-    scores, eval_timings = evaluate_targets(model, tokenizer, task, target_cfg, targets, notes, out / "predictions")
-    final_cfg = target_cfg.replace(output_dir=str(out))  # model, fusion and seed are the pipeline's
-    results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records,
-                          warnings=warnings + stage_warnings(records),
-                          run_dir=str(out), config={**final_cfg.to_dict(), "intermediate": describe(stages)},
-                          timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train},
-                          data=[use for stage_data in data for t in stage_data for use in
-                                (u.record() for u in t.uses())])
-    save_yaml(final_cfg, out / "config.yaml")  # the target's resolved config: `xling evaluate --run` reads it
-    finish_run(model, tokenizer, shared, out, results)
+        rss_after_train = peak_rss_mb()
+        scores, eval_timings = evaluate_targets(model, tokenizer, task, target_cfg, targets, notes, out / "predictions")
+        final_cfg = target_cfg.replace(output_dir=str(out))  # model, fusion and seed are the pipeline's
+        results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records,
+                              warnings=warnings + stage_warnings(records),
+                              run_dir=str(out), config={**final_cfg.to_dict(), "intermediate": describe(stages)},
+                              timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train},
+                              data=[use for stage_data in data for t in stage_data for use in
+                                    (u.record() for u in t.uses())])
+        save_yaml(final_cfg, out / "config.yaml")  # the target's resolved config: `xling evaluate --run` reads it
+        finish_run(model, tokenizer, shared, out, results)
+        tracking.finish(results, out / "results.json", step=sum(r["steps"] for r in records))
     for stage in stages:
         (stage.directory / STATE_FILE).unlink(missing_ok=True)
     return results

@@ -15,20 +15,28 @@ from xling.data.run_data import load_oracle_sets, load_targets, load_training, r
 from xling.errors import MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models.build import build_run_model, head_spec, load_tokenizer
+from xling.models.encoder import check_model_source
 from xling.reporting.results import Results, peak_rss_mb, run_results
-from xling.training.rundir import finish_run, prepare_run_dir
+from xling.training.rundir import finish_run, run_directory
 from xling.training.stage import stage_warnings, train_stage
+from xling.training.trackers import check_trackers, start_tracking
 
 
 def run_training(cfg: TrainConfig) -> Results:
     """``xling train``: train, select on English dev, evaluate zero-shot, write ``results.json``."""
-    from accelerate.utils import set_seed
-
     cfg.require("task", "model", "output_dir")
+    check_trackers(cfg.report_to)
     task = resolve_task(cfg)
     head_spec(task, cfg)  # a task without a trainable head (retrieval) says so before any directory is made
     cfg = cfg.with_task_defaults(task)
-    run_dir = prepare_run_dir(cfg)
+    check_model_source(cfg.model)  # before any directory is made
+    with run_directory(cfg) as run_dir:  # locked; a failed run leaves nothing behind (rundir.py)
+        return _train(task, cfg, run_dir)
+
+
+def _train(task, cfg: TrainConfig, run_dir) -> Results:
+    from accelerate.utils import set_seed
+
     save_yaml(cfg, run_dir / "config.yaml")
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(cfg.model)
@@ -40,14 +48,16 @@ def run_training(cfg: TrainConfig) -> Results:
     model = build_run_model(task, cfg)
     if torch.cuda.is_available():
         model.to("cuda")
-    stage = train_stage(model, tokenizer, task, cfg, run_dir, training, oracle_sets)
-    rss_after_train = peak_rss_mb()
-    scores, eval_timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, run_dir / "predictions")
-    results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage],
-                          warnings=warnings + stage_warnings([stage]),
-                          run_dir=str(run_dir), timings={**stage["timings"], **eval_timings,
-                                                         "peak_rss_mb_train": rss_after_train},
-                          data=[use.record() for use in training.uses()])
-    finish_run(model, tokenizer, cfg, run_dir, results)
+    with start_tracking(cfg, run_dir) as tracking:
+        stage = train_stage(model, tokenizer, task, cfg, run_dir, training, oracle_sets, tracking)
+        rss_after_train = peak_rss_mb()
+        scores, eval_timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, run_dir / "predictions")
+        results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage],
+                              warnings=warnings + stage_warnings([stage]),
+                              run_dir=str(run_dir), timings={**stage["timings"], **eval_timings,
+                                                             "peak_rss_mb_train": rss_after_train},
+                              data=[use.record() for use in training.uses()])
+        finish_run(model, tokenizer, cfg, run_dir, results)
+        tracking.finish(results, run_dir / "results.json", step=stage["steps"])
     return results
 

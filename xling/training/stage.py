@@ -26,14 +26,17 @@ from xling.models.build import device_of, resolve_mixed_precision
 from xling.reporting.results import LanguageScore
 from xling.tasks.task import Task
 from xling.training.loop import Hooks, LoopState, count_steps, train_loop
+from xling.training.trackers import Tracking
 
 log = logging.getLogger("xling")
 
 
 def train_stage(model: XlingModel, tokenizer: Any, task: Task, cfg: TrainConfig, run_dir: Path,
-                training: TrainingData, oracle_sets: dict[str, SplitData] | None = None) -> dict[str, Any]:
+                training: TrainingData, oracle_sets: dict[str, SplitData] | None = None,
+                tracking: Tracking | None = None) -> dict[str, Any]:
     """Train one task with English-dev selection; returns the stage record for results.json."""
-    return train_tasks(model, tokenizer, [StageTask(task, cfg, training)], cfg, run_dir, oracle_sets)
+    return train_tasks(model, tokenizer, [StageTask(task, cfg, training)], cfg, run_dir, oracle_sets,
+                       tracking=tracking)
 
 
 @dataclass
@@ -47,13 +50,15 @@ class StageTask:
 
 def train_tasks(model: XlingModel, tokenizer: Any, parts: list[StageTask], cfg: TrainConfig, run_dir: Path,
                 oracle_sets: dict[str, SplitData] | None = None,
-                make_batches: Callable[[list[list[int]]], Any] | None = None) -> dict[str, Any]:
+                make_batches: Callable[[list[list[int]]], Any] | None = None,
+                tracking: Tracking | None = None) -> dict[str, Any]:
     """Train on one or several tasks (each batch holds one); select on the mean of their selection scores.
 
     ``cfg`` holds the loop's options; each part's ``cfg`` its data options.
     ``make_batches(lengths per task)`` returns the batch sampler over the
     parts' features, concatenated in order (needed for several tasks; one task
-    gets length-grouped batches). ``oracle_sets`` belong to the first task.
+    gets length-grouped batches). ``oracle_sets`` belong to the first task. ``tracking`` (``--report-to``)
+    receives the loop's steps and evaluation points.
     """
     features, lengths = featurize_parts(parts, tokenizer)
     if make_batches is not None:
@@ -65,7 +70,9 @@ def train_tasks(model: XlingModel, tokenizer: Any, parts: list[StageTask], cfg: 
         raise ValueError("training several tasks needs a batch sampler (make_batches)")
     if selection_points(cfg, len(batches)) < 2:
         oracle_sets = {}  # one selection point: the oracle cannot pick differently
-    hooks = Hooks(evaluate=selection_hook(model, tokenizer, parts, cfg, oracle_sets or {}))
+    tracking = tracking or Tracking([])
+    hooks = Hooks(evaluate=selection_hook(model, tokenizer, parts, cfg, oracle_sets or {}),
+                  on_log=tracking.on_selection, on_step=tracking.on_step)
     collate = collator_for([get_kind(p.task.kind) for p in parts], tokenizer.pad_token_id)
     state = train_loop(model, features, batches, cfg, run_dir, hooks, collate=collate)
     records = [stage_record(p.task, p.cfg, p.training, state, len(n)) for p, n in zip(parts, lengths)]
@@ -98,7 +105,8 @@ def selection_hook(model: XlingModel, tokenizer: Any, parts: list[StageTask], cf
 
     def result(task: Task, data: SplitData, max_length: int) -> LanguageScore:
         return evaluate_split(model, task, data, tokenizer, max_length=max_length, batch_size=cfg.eval_batch_size,
-                              device=device_of(model), mixed_precision=mixed, progress=not cfg.quiet)
+                              device=device_of(model), mixed_precision=mixed, progress=not cfg.quiet,
+                              max_tokens=cfg.eval_tokens)
 
     def evaluate(step: int) -> tuple[float, dict[str, Any]]:
         scores: dict[str, float] = {}
