@@ -161,7 +161,7 @@ def test_cli_records_data_and_evaluate_stops_on_parallel_rows(tiny_bert, tmp_pat
     assert results["languages"]["es"]["split"] == "dev[held-out rows]" and results["languages"]["es"]["sha256"]
     again = run_cli("evaluate", "--run", out, "--languages", "es", "--eval-split", "dev", "--quiet")
     assert again.returncode == 0, again.stderr
-    assert json.loads((out / "evaluate.json").read_text())["languages"]["es"]["examples"] == 10
+    assert json.loads((out / "evaluate-pawsx-dev-es.json").read_text())["languages"]["es"]["examples"] == 10
     # the same run without held-out rows: es dev is the translation of what it trained on
     leaky = tmp_path / "leaky"
     trained = run_cli("train", "--task", "pawsx", "--model", tiny_bert, "--data-dir", root, "--output-dir", leaky,
