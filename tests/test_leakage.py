@@ -221,3 +221,25 @@ def test_recorded_data_guards_a_later_evaluation(tmp_path):
     write_squad(squad_dev, [f"q{i}" for i in range(8)][::-1])  # the file changed since the run read it
     with pytest.raises(DataError, match="not the data the run selected on"):
         recorded_data(xquad, cfg, after, "run", [])
+
+
+def test_ensemble_checks_its_members_recorded_data(tmp_path):
+    """An ensemble of runs that trained on English dev rows stops before scoring es dev (their translations)."""
+    from tests.report_runs import make_run
+    from xling.config import save_yaml
+    from xling.evaluation.ensemble import run_ensemble
+
+    root = write_pawsx(tmp_path / "pawsx")
+    cfg = pawsx_cfg(root, languages=["es"])
+    records = [u.record() for u in load_training(get_task("pawsx"), cfg).uses()]
+    members = []
+    for seed in (1, 2):
+        directory = tmp_path / f"member{seed}"
+        directory.mkdir()
+        run = make_run(seed, {"es": 50.0}, task="pawsx", run_dir=str(directory))
+        run.data = records
+        run.save(directory)
+        save_yaml(cfg.replace(seed=seed, output_dir=str(directory)), directory / "config.yaml")
+        members.append(directory)
+    with pytest.raises(LeakageError, match="dev-es of pawsx: 22 of 30 examples"):
+        run_ensemble(members, tmp_path / "ensemble", languages=["es"])
