@@ -188,9 +188,13 @@ def load_targets(task: Task, cfg: TrainConfig, training: TrainingData | None = N
     for lang, data in list(targets.items()):
         hits = [h for h in overlaps(task, data, uses) if h[0].role != "held_out"]
         if hits and lang in source_langs and all(h[0].lang == lang for h in hits):
-            warnings.append(f"{data.describe()} is the training/selection data; {lang} is not scored")
-            del targets[lang]
-            notes.pop(lang, None)
+            if any(h[0].role == "train" for h in hits):
+                warnings.append(f"{data.describe()} is the training/selection data; {lang} is not scored")
+                del targets[lang]
+                notes.pop(lang, None)
+            else:  # the source language's own selection set: scored, as before, and marked
+                note = f"{hits[0][1]} of its {len(data)} examples are the selection set (an in-language score)"
+                notes[lang] = "; ".join(filter(None, (notes.get(lang), note)))
         elif hits:
             raise leakage_error(task, data, hits)
     if missing and cfg.missing_languages == "error":
@@ -267,6 +271,11 @@ def recorded_data(task: Task, cfg: TrainConfig, records: list[dict] | None, run:
         return []
 
     def load(task: Task, lang: str, split: str, source: str) -> SplitData:
-        return _load(task, lang, split, cfg)
+        try:
+            return _load(task, lang, split, cfg)
+        except MissingDataError as exc:
+            raise DataError(f"{run}: checking for examples parallel to what the run trained or selected on needs "
+                            f"{split}-{lang} of {task.name} as it read it ({source}); it is not found now: "
+                            f"{str(exc).splitlines()[0]}") from None
 
     return recorded_uses(task, records, load)
