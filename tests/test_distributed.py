@@ -203,3 +203,11 @@ def test_evaluation_is_split_across_processes_and_gathers_every_example_once(no_
         assert len(record["outputs"]) == count
         for got, expected in zip(record["outputs"], alone):
             assert torch.allclose(torch.tensor(got), torch.from_numpy(expected).float(), atol=1e-5)
+
+
+def test_a_batch_that_does_not_split_is_refused_before_anything_starts(tiny_bert, sample_dir, tmp_path):
+    out = tmp_path / "run"
+    result = run_cli(*train_args(tiny_bert, sample_dir["panx"], out, "--batch-size", "7"),
+                     env={"WORLD_SIZE": "2", "RANK": "0"})  # as a launcher of 2 processes sets them
+    assert result.returncode == 2 and "global batch, split across 2 processes" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()
