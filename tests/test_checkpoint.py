@@ -169,3 +169,17 @@ def test_a_checkpoint_from_before_completeness_records_is_used_when_its_files_ar
     assert ckpt.checkpoint_problem(checkpoint) is None and ckpt.checkpoint_step(checkpoint) == 2
     (checkpoint / "scheduler.bin").unlink()  # and one it left half-deleted
     assert ckpt.checkpoint_problem(checkpoint) == f"incomplete (no {RECORD})"
+
+
+@pytest.mark.slow
+def test_kill_9_between_the_renames_resumes_from_the_complete_tmp(tiny_bert, sample_dir, tmp_path):
+    args = cli_args(tiny_bert, sample_dir["panx"], tmp_path / "run", "--checkpoint-every", "2", "--no-save-model")
+    killed = run_cli(*args, env={"XLING_TEST_CHECKPOINT_FAULT": "moved:2"})  # checkpoint/ is .old, .tmp complete
+    assert killed.returncode == -signal.SIGKILL
+    assert {p.name for p in (tmp_path / "run").iterdir() if p.name.startswith("checkpoint")} == {
+        "checkpoint.old", "checkpoint.tmp"}
+    refused = run_cli(*args)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    resumed = run_cli(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from checkpoint.tmp/ (step 4)" in resumed.stderr and "at step 4/8" in resumed.stdout
