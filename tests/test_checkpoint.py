@@ -158,3 +158,28 @@ def test_ctrl_c_exits_130_and_config_errors_exit_2(tiny_bert, sample_dir, tmp_pa
     assert "stopped at step 2/8" in stopped.stderr and (out / CHECKPOINT_DIR).is_dir()
     refused = run_cli(*cli_args(tiny_bert, sample_dir["panx"], out, "--no-save-model"))
     assert refused.returncode == 2 and "--resume" in refused.stderr
+
+
+def test_a_checkpoint_from_before_completeness_records_is_used_when_its_files_are_there(tiny_bert, encoder, tokenizer,
+                                                                                        tmp_path):  # noqa: F811
+    cfg, feats = config(tiny_bert, max_steps=2), features(tokenizer, 16)
+    train(model_for(encoder, cfg), feats, FixedBatches(16, 4), cfg, tmp_path, tokenizer)
+    checkpoint = tmp_path / CHECKPOINT_DIR
+    (checkpoint / RECORD).unlink()  # what an older xling wrote
+    assert ckpt.checkpoint_problem(checkpoint) is None and ckpt.checkpoint_step(checkpoint) == 2
+    (checkpoint / "scheduler.bin").unlink()  # and one it left half-deleted
+    assert ckpt.checkpoint_problem(checkpoint) == f"incomplete (no {RECORD})"
+
+
+@pytest.mark.slow
+def test_kill_9_between_the_renames_resumes_from_the_complete_tmp(tiny_bert, sample_dir, tmp_path):
+    args = cli_args(tiny_bert, sample_dir["panx"], tmp_path / "run", "--checkpoint-every", "2", "--no-save-model")
+    killed = run_cli(*args, env={"XLING_TEST_CHECKPOINT_FAULT": "moved:2"})  # checkpoint/ is .old, .tmp complete
+    assert killed.returncode == -signal.SIGKILL
+    assert {p.name for p in (tmp_path / "run").iterdir() if p.name.startswith("checkpoint")} == {
+        "checkpoint.old", "checkpoint.tmp"}
+    refused = run_cli(*args)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    resumed = run_cli(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming from checkpoint.tmp/ (step 4)" in resumed.stderr and "at step 4/8" in resumed.stdout

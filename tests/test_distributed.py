@@ -121,12 +121,14 @@ def no_dropout_bert(tiny_bert, tmp_path_factory) -> Path:
 def train_args(model, data, out, *extra):
     return ["train", "--task", "panx", "--model", str(model), "--data-dir", str(data), "--output-dir", str(out),
             "--languages", "en,de,fr", "--epochs", "2", "--batch-size", "8", "--learning-rate", "5e-3",
-            "--dropout", "0", "--max-seq-length", "48", "--quiet", "--seed", "1", "--no-save-model", *extra]
+            "--dropout", "0", "--max-seq-length", "48", "--quiet", "--seed", "1", "--no-save-model",
+            "--max-train-examples", "113", *extra]  # 14 batches of 8 and one of 1: rank 1 gets a weightless stand-in
 
 
 @pytest.fixture(scope="module")
 def runs(no_dropout_bert, sample_dir, tmp_path_factory):
-    """One process and two processes, the same global batch of 8 (120 training sentences: 15 steps/epoch)."""
+    """One process and two processes, the same global batch of 8 (113 training sentences: 15 steps/epoch, the
+    last batch a single sentence, which only rank 0 trains on)."""
     base = tmp_path_factory.mktemp("dist")
     one = run_cli(*train_args(no_dropout_bert, sample_dir["panx"], base / "one"))
     assert one.returncode == 0, one.stderr
@@ -142,7 +144,7 @@ def test_two_processes_train_like_one_with_the_same_global_batch(runs):
     a, b = one["stages"][0], two["stages"][0]
     assert (a["processes"], b["processes"]) == (1, 2)
     assert a["steps"] == b["steps"] == 30 and a["epochs_trained"] == b["epochs_trained"] == 2.0
-    assert a["timings"]["train_examples"] == b["timings"]["train_examples"] == 240  # not 480: each example once
+    assert a["timings"]["train_examples"] == b["timings"]["train_examples"] == 226  # not 452: each example once
     assert [h["step"] for h in a["history"]] == [h["step"] for h in b["history"]] == [15, 30]
     assert [h["learning_rate"] for h in a["history"]] == [h["learning_rate"] for h in b["history"]]
     for x, y in zip(a["history"], b["history"]):
@@ -203,3 +205,11 @@ def test_evaluation_is_split_across_processes_and_gathers_every_example_once(no_
         assert len(record["outputs"]) == count
         for got, expected in zip(record["outputs"], alone):
             assert torch.allclose(torch.tensor(got), torch.from_numpy(expected).float(), atol=1e-5)
+
+
+def test_a_batch_that_does_not_split_is_refused_before_anything_starts(tiny_bert, sample_dir, tmp_path):
+    out = tmp_path / "run"
+    result = run_cli(*train_args(tiny_bert, sample_dir["panx"], out, "--batch-size", "7"),
+                     env={"WORLD_SIZE": "2", "RANK": "0"})  # as a launcher of 2 processes sets them
+    assert result.returncode == 2 and "global batch, split across 2 processes" in result.stderr
+    assert "Traceback" not in result.stderr and not out.exists()

@@ -50,6 +50,16 @@ def launched_processes() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def check_batch_split(batch_size: int, processes: int | None = None) -> None:
+    """``--batch-size`` is the global batch: it must split evenly across the processes."""
+    processes = processes or launched_processes()
+    if batch_size % processes:
+        from xling.errors import ConfigError
+
+        raise ConfigError(f"--batch-size {batch_size} is the global batch, split across {processes} processes; "
+                          f"it must be a multiple of {processes}")
+
+
 def start_processes() -> None:
     """Join the launcher's process group (accelerate's state: gloo on CPU, nccl on GPUs); alone: nothing."""
     if launched_processes() > 1:
@@ -89,7 +99,7 @@ def on_main(fn: Callable[[], T]) -> T:
             payload = [("ok", fn())]
         except Exception as exc:  # noqa: BLE001 - re-raised below, on every process
             error = exc
-            payload = [("error", exc)]
+            payload = [("error", exc if _picklable(exc) else RuntimeError(repr(exc)))]
     dist.broadcast_object_list(payload, src=0)
     status, value = payload[0]
     if status == "ok":
@@ -101,6 +111,16 @@ def on_main(fn: Callable[[], T]) -> T:
     if isinstance(value, XlingError):
         raise value
     raise RuntimeError(f"the main process failed: {value!r}")
+
+
+def _picklable(value: Any) -> bool:
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(value))
+    except Exception:  # noqa: BLE001 - anything that does not survive the trip is sent as text
+        return False
+    return True
 
 
 @contextlib.contextmanager

@@ -82,6 +82,8 @@ def checkpoint_problem(path: Path) -> str | None:
         return "absent"
     record_file = path / RECORD
     if not record_file.is_file():
+        if path.name == CHECKPOINT_DIR and _legacy_complete(path):  # an xling from before completeness records
+            return None  # renamed its checkpoints into place complete; a half-deleted one lacks files
         return f"incomplete (no {RECORD})"
     try:
         record = json.loads(record_file.read_text(encoding="utf-8"))
@@ -98,7 +100,20 @@ def checkpoint_problem(path: Path) -> str | None:
     return None
 
 
+# what every checkpoint of one process holds (accelerate's names); the model is one of two files
+LEGACY_FILES = ("optimizer.bin", "scheduler.bin", "random_states_0.pkl", "custom_checkpoint_0.pkl")
+
+
+def _legacy_complete(path: Path) -> bool:
+    return all((path / name).is_file() for name in LEGACY_FILES) and any(
+        (path / name).is_file() for name in ("pytorch_model.bin", "model.safetensors"))
+
+
 def checkpoint_step(path: Path) -> int:
+    if not (path / RECORD).is_file():  # a checkpoint from before completeness records: its loop state says
+        import torch
+
+        return int(torch.load(path / "custom_checkpoint_0.pkl", weights_only=False)["step"])
     return int(json.loads((path / RECORD).read_text(encoding="utf-8"))["step"])
 
 

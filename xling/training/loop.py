@@ -24,8 +24,9 @@ from tqdm.auto import tqdm
 
 from xling.config import TrainConfig
 from xling.data.features import feature_length, loss_weight
-from xling.distributed import ProcessBatches, agree, start_processes, sum_over_processes, sync_buffers
-from xling.errors import ConfigError, RunInterrupted
+from xling.distributed import (ProcessBatches, agree, check_batch_split, start_processes, sum_over_processes,
+                               sync_buffers)
+from xling.errors import RunInterrupted
 from xling.models.build import resolve_mixed_precision
 from xling.training.averaging import drop_snapshots, load_average, save_snapshot
 from xling.training.best import BEST_FILE, check_best, drop_previous, load_best, version_of, write_best
@@ -176,9 +177,7 @@ def train_loop(
     """
     accelerator = accelerator or make_accelerator(cfg, several_heads=len(getattr(model, "heads", ())) > 1)
     world = accelerator.num_processes
-    if cfg.batch_size % world:
-        raise ConfigError(f"--batch-size {cfg.batch_size} is the global batch, split across {world} processes; "
-                          f"it must be a multiple of {world}")
+    check_batch_split(cfg.batch_size, world)
     parts = ProcessBatches(batch_sampler, [loss_weight(f) for f in features], [feature_length(f) for f in features],
                            rank=accelerator.process_index, world=world)
     # its own generator: starting an epoch's iterator would otherwise draw from the global RNG, and a resumed

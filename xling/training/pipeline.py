@@ -30,7 +30,7 @@ from typing import Any
 from xling.config import save_yaml
 from xling.data.multitask import MultiTaskBatches, task_probabilities
 from xling.data.run_data import load_oracle_sets, load_targets, load_training
-from xling.distributed import is_main, main_context, on_main, process_device, start_processes
+from xling.distributed import check_batch_split, is_main, main_context, on_main, process_device, start_processes
 from xling.errors import ConfigError, MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models import XlingModel, build_fusion
@@ -137,6 +137,8 @@ def run_pipeline(cfg: PipelineConfig) -> Results:
     if not cfg.target:
         raise ConfigError("a pipeline needs a target stage: target: {task: NAME} in the YAML file or --target NAME")
     stages = stage_specs(cfg, Path(shared.output_dir))
+    for stage in stages:
+        check_batch_split(stage.loop.batch_size)  # each stage's global batch splits across the processes
     start_processes()  # several processes: the main one holds the run directory and writes its files
     with main_context(lambda: run_directory(shared, PIPELINE_FILE, cfg.to_dict())) as out:  # locked; rundir.py
         return _run(cfg, stages, out)

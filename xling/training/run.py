@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from xling.config import TrainConfig, save_yaml
 from xling.data.run_data import load_oracle_sets, load_targets, load_training, resolve_task
-from xling.distributed import main_context, on_main, start_processes
+from xling.distributed import check_batch_split, main_context, on_main, start_processes
 from xling.errors import MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models.build import build_run_model, check_sequence_length, head_spec, load_tokenizer
@@ -24,6 +24,7 @@ from xling.training.trackers import check_trackers, start_tracking
 def run_training(cfg: TrainConfig) -> Results:
     """``xling train``: train, select on English dev, evaluate zero-shot, write ``results.json``."""
     cfg.require("task", "model", "output_dir")
+    check_batch_split(cfg.batch_size)  # before anything starts
     start_processes()  # under torchrun / accelerate launch: only the main process holds the run directory
     check_trackers(cfg.report_to)
     task = resolve_task(cfg)
