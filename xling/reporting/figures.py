@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from xling.errors import XlingError
 from xling.reporting.tables import AVERAGE_ROWS, Group, evaluation_key, experiment_key, mean_std
 from xling.reporting.gains import Comparison
 

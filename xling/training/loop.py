@@ -8,7 +8,6 @@ differs between tasks lives in the features and the heads, not here.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import signal
