@@ -74,9 +74,9 @@ def test_long_context_windows_overlap_by_stride_and_map_answers_back(which, requ
     windows = [f for f in features if f["example"] == 0]
     assert len(windows) >= 4 and all(len(f["input_ids"]) <= 40 for f in features)
     assert ("token_type_ids" in features[0]) == (which == "tokenizer")
-    for before, after in zip(windows, windows[1:]):  # consecutive windows share exactly `stride` tokens
+    for before, after in zip(windows, windows[1:]):  # each window starts 8 context tokens after the previous
         a, b = before["offsets"][context_tokens(before)], after["offsets"][context_tokens(after)]
-        assert a[-8:].tolist() == b[:8].tolist() and b[8, 0] > a[-1, 0]
+        assert b[0].tolist() == a[8].tolist() and a[8:].tolist() == b[: len(a) - 8].tolist()
     covered = np.concatenate([f["offsets"][context_tokens(f)] for f in windows])
     assert covered[:, 0].min() == 0 and covered[:, 1].max() == len(LONG_CONTEXT)
     for index, example in enumerate(examples):
@@ -93,6 +93,40 @@ def test_long_context_windows_overlap_by_stride_and_map_answers_back(which, requ
             mapped += 1
             assert LONG_CONTEXT[feature["offsets"][start, 0]:feature["offsets"][end, 1]] == answer["text"]
         assert mapped >= 1, answer["text"]
+
+
+def run_squad_window_starts(doc_tokens: int, query_tokens: int, max_seq_length: int, doc_stride: int) -> list[int]:
+    """BERT's / XTREME's run_squad.py, verbatim in logic: where each window of the document starts."""
+    max_tokens_for_doc = max_seq_length - query_tokens - 3  # [CLS] query [SEP] doc [SEP]
+    starts, start_offset = [], 0
+    while start_offset < doc_tokens:
+        length = min(doc_tokens - start_offset, max_tokens_for_doc)
+        starts.append(start_offset)
+        if start_offset + length == doc_tokens:
+            break
+        start_offset += min(length, doc_stride)
+    return starts
+
+
+@pytest.mark.parametrize("max_length, doc_stride", [(384, 128), (128, 32), (64, 100)])
+def test_windows_are_run_squads_doc_stride_apart(tokenizer, max_length, doc_stride):
+    context = " ".join(SENTENCES * 12)  # about 1,500 sub-words
+    questions = ["Where ?", "Who was born in Milan and grew up in South Africa ?"]  # two question lengths
+    examples = [QAExample(f"q{i}", q, context, [{"text": "Berlin", "answer_start": context.index("Berlin")}])
+                for i, q in enumerate(questions)]
+    features = qa_features(examples, tokenizer, max_length, doc_stride=doc_stride)
+    doc = tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    first_char = {start: index for index, (start, _) in enumerate(doc)}
+    for index, question in enumerate(questions):
+        query = len(tokenizer(question, add_special_tokens=False)["input_ids"])
+        expected = run_squad_window_starts(len(doc), query, max_length, doc_stride)
+        windows = [f for f in features if f["example"] == index]
+        starts = [first_char[int(f["offsets"][context_tokens(f)[0], 0])] for f in windows]
+        assert starts == expected and len(expected) > 3
+        assert all(len(f["input_ids"]) <= max_length for f in windows)
+        last = windows[-1]["offsets"][context_tokens(windows[-1])]
+        assert last[-1, 1] == len(context)  # the last window reaches the end of the context
+    assert [f["example"] for f in features] == sorted(f["example"] for f in features)
 
 
 def test_long_questions_are_cut_to_max_query_length(tokenizer):

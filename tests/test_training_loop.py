@@ -199,3 +199,62 @@ def test_checkpoint_holds_model_optimizer_schedule_rng_and_loop_state(tiny_bert,
     weights = torch.load(checkpoint / "pytorch_model.bin", weights_only=True)
     assert set(weights) == set(model.state_dict())
     assert (tmp_path / BEST_FILE).is_file() and not (tmp_path / (CHECKPOINT_DIR + ".tmp")).exists()
+
+
+def test_accumulated_tagging_loss_is_weighted_by_tokens(tiny_bert, encoder, tokenizer, tmp_path, monkeypatch):
+    """Two micro-batches of 8 with many and few labelled tokens give the gradient of one batch of 16.
+
+    The loss of a step is the mean over all its labelled tokens, not the mean of the micro-batches' means
+    (which would weigh a token of a short sentence more; 60 and 16 tokens here). float64; bound 1e-10 on every
+    gradient entry (observed: 7e-16); the mean of the two means, what accumulation gave before, is 0.2 away.
+    """
+    from xling.kinds.tagging import TagExample
+    from xling.training import loop
+
+    panx = get_task("panx")
+    words = "Maria lives in Berlin and Jonas reads a book in Paris".split()
+    examples = [TagExample(words[: 11 - (i % 8) if i < 8 else 2], [panx.labels[(i + j) % len(panx.labels)] for j in
+                                                                    range(11 - (i % 8) if i < 8 else 2)])
+                for i in range(16)]
+    feats = [{**f, "task": panx.name} for f in
+             get_kind(panx.kind).featurize(panx, examples, tokenizer, 32, panx.label_index())]
+    tokens = [sum(label != -100 for f in feats[a:b] for label in f["labels"]) for a, b in ((0, 8), (8, 16))]
+    assert tokens[0] > 3 * tokens[1]  # the first micro-batch holds far more labelled tokens
+    grads = {}
+
+    class Recording(torch.optim.AdamW):
+        def step(self, *args, **kwargs):
+            grads[self.accumulation] = [p.grad.clone() for group in self.param_groups for p in group["params"]]
+            return super().step(*args, **kwargs)
+
+    def recording(model, cfg):
+        optimizer = build_optimizer(model, cfg)
+        optimizer.__class__, optimizer.accumulation = Recording, cfg.gradient_accumulation
+        return optimizer
+
+    monkeypatch.setattr(loop, "build_optimizer", recording)
+    base = TrainConfig(model=str(tiny_bert), dropout=0.0, max_steps=1, warmup_ratio=0.0, max_grad_norm=0.0,
+                       quiet=True, checkpoint_minutes=1e6)
+    reference = None
+    for batch_size, accumulation in ((16, 1), (8, 2)):
+        cfg = base.replace(batch_size=batch_size, gradient_accumulation=accumulation)
+        torch.manual_seed(0)
+        model = build_run_model(panx, cfg, copy.deepcopy(encoder)).double()
+        if reference is None:
+            reference = copy.deepcopy(model)
+        hooks = Hooks(evaluate=lambda step: (0.0, {}))
+        (tmp_path / f"b{batch_size}").mkdir()
+        train_loop(model, feats, FixedBatches(16, batch_size), cfg, tmp_path / f"b{batch_size}", hooks,
+                   collate=collator_for([get_kind(panx.kind)], tokenizer.pad_token_id))
+    for a, b in zip(grads[1], grads[2]):
+        assert torch.allclose(a, b, rtol=0, atol=1e-10), (a - b).abs().max().item()
+    collate = collator_for([get_kind(panx.kind)], tokenizer.pad_token_id)
+    means = []
+    for part in (feats[:8], feats[8:]):  # what averaging the micro-batches' mean losses would have given
+        reference.zero_grad()
+        batch = collate(part)
+        reference(**{k: v for k, v in batch.items() if isinstance(v, torch.Tensor)}, task=panx.name).loss.backward()
+        means.append([p.grad.clone() for group in build_optimizer(reference, base).param_groups
+                      for p in group["params"]])
+    farthest = max((a - (m1 + m2) / 2).abs().max().item() for a, m1, m2 in zip(grads[1], *means))
+    assert farthest > 1e-4

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 class XlingError(Exception):
-    """Base class for errors caused by input, configuration or data."""
+    """Base class for errors caused by input, configuration or data (the CLI exits with ``exit_code``)."""
+
+    exit_code = 2
 
 
 class ConfigError(XlingError, ValueError):
@@ -21,6 +23,18 @@ class MissingDataError(DataError, FileNotFoundError):
 
 class UnlabelledSplitError(DataError):
     """A split has no gold labels (XTREME strips several test sets)."""
+
+
+class RunInterrupted(XlingError):
+    """The run was stopped by a signal after saving a checkpoint; exits 128 + the signal (130 Ctrl-C, 143 SIGTERM)."""
+
+    def __init__(self, message: str, signum: int = 2) -> None:
+        super().__init__(message, signum)
+        self.message, self.signum = message, signum
+        self.exit_code = 128 + signum
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class LeakageError(DataError):

@@ -38,18 +38,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0, 2 for an error the user can fix, 130 / 143 for a run stopped by Ctrl-C / SIGTERM."""
+    from xling.distributed import is_main
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         result = args.func(args)
     except KeyboardInterrupt:
-        print("xling: interrupted", file=sys.stderr)
+        if is_main():
+            print("xling: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - user-facing errors are printed plainly
         from xling.errors import XlingError
 
         if isinstance(exc, (XlingError, CommandError)):
-            print(f"xling: error: {exc}", file=sys.stderr)
-            return 2
+            code = getattr(exc, "exit_code", 2)
+            if is_main():  # several processes raise the same error; one prints it
+                print(f"xling: {'error: ' if code == 2 else ''}{exc}", file=sys.stderr)
+            return code
         raise
     return int(result or 0)

@@ -8,8 +8,17 @@ import sys
 
 
 def setup_logging(quiet: bool = False) -> None:
-    """xling's messages on stderr; the libraries' chatter and progress bars off."""
-    logging.basicConfig(level=logging.INFO, format="xling: %(message)s", stream=sys.stderr, force=True)
+    """xling's messages on stderr, once (by the main process of several); the libraries' chatter and progress
+    bars off."""
+    from xling.distributed import is_main
+
+    main = is_main()
+    logging.basicConfig(level=logging.INFO if main else logging.ERROR, format="xling: %(message)s",
+                        stream=sys.stderr, force=True)
+    if not main:
+        import warnings
+
+        warnings.simplefilter("ignore")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.getLogger("accelerate").setLevel(logging.WARNING)
     try:

@@ -83,12 +83,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from xling.cli._common import setup_logging
+    from xling.distributed import is_main
     from xling.reporting.tables import render
     from xling.training.pipeline import run_pipeline
 
     cfg = pipeline_config(args)
     setup_logging(cfg.train.quiet)
     results = run_pipeline(cfg)
+    if not is_main():  # several processes: the first one prints
+        return 0
     print(f"pipeline: {results.config['intermediate']} > {results.task['name']}")
     for stage in results.stages:
         selection = stage["selection"]

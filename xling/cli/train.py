@@ -25,7 +25,11 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = make_config(TrainConfig, args.config, overrides_from_args(args))
     setup_logging(cfg.quiet)
+    from xling.distributed import is_main
+
     results = run_training(cfg)
+    if not is_main():
+        return 0
     print(render([results]))
     print(f"results: {results.run_dir}/results.json")
     return 0

@@ -99,6 +99,21 @@ def feature_length(feature: dict[str, Any]) -> int:
     return sum(len(seq) for seq in ids) if ids and isinstance(ids[0], list) else len(ids)
 
 
+def loss_weight(feature: dict[str, Any]) -> int:
+    """How many terms of a batch's mean loss this feature holds: its labelled tokens (tagging), 0 or 1 for an
+    example label (IGNORE_INDEX: not counted), 1 otherwise (spans, choices, captions).
+
+    The training loop weights every micro-batch by these, so that accumulated micro-batches and processes
+    together give the loss of one batch over all of them.
+    """
+    labels = feature.get("labels")
+    if isinstance(labels, list):
+        return sum(1 for label in labels if label != IGNORE_INDEX)
+    if isinstance(labels, int):
+        return int(labels != IGNORE_INDEX)
+    return 1
+
+
 class LengthGroupedBatches(Sampler[list[int]]):
     """Shuffled batches of similar length (dynamic padding wastes little).
 

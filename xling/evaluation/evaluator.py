@@ -23,6 +23,7 @@ from xling.config import TrainConfig
 from xling.data.examples import SplitData
 from xling.data.parallel import content_hash
 from xling.data.features import feature_length, sorted_batches
+from xling.distributed import gather_by_index, is_main, mine
 from xling.kinds import collator_for, get_kind
 from xling.metrics import METRICS
 from xling.models.build import device_of, resolve_mixed_precision
@@ -55,14 +56,17 @@ def predict_features(
     """Per-feature outputs (probabilities), batches sorted by length, original order restored.
 
     Batches hold ``batch_size`` features, or with ``max_tokens`` as many as fit in that many padded tokens.
+
+    With several processes each predicts every n-th batch and all of them get every output
+    (:func:`~xling.distributed.gather_by_index`: each feature exactly once).
     """
     kind = get_kind(task.kind)
     collate = collator_for([kind], pad_token_id)
     was_training = model.training
     model.eval()
-    outputs: list[np.ndarray | None] = [None] * len(features)
-    batches = sorted_batches([feature_length(f) for f in features], batch_size, max_tokens)
-    bar = tqdm(batches, desc=progress, unit="batch", leave=False, disable=progress is None)
+    outputs: dict[int, np.ndarray] = {}
+    batches = mine(sorted_batches([feature_length(f) for f in features], batch_size, max_tokens))
+    bar = tqdm(batches, desc=progress, unit="batch", leave=False, disable=progress is None or not is_main())
     try:
         for indices in bar:
             batch = collate([{k: v for k, v in features[i].items() if k not in kind.label_keys} for i in indices])
@@ -73,7 +77,7 @@ def predict_features(
                 outputs[i] = output
     finally:
         model.train(was_training)
-    return outputs  # type: ignore[return-value]
+    return gather_by_index(outputs, len(features))
 
 
 def evaluate_split(
@@ -150,7 +154,7 @@ def evaluate_targets(model: torch.nn.Module, tokenizer: Any, task: Task, cfg: Tr
         scores[lang] = result.stored(notes.get(lang))
         log.info("%s %s: %s = %.2f (%d examples)", task.name, data.describe(), task.metric, result.primary,
                  result.examples)
-        if predictions_dir is not None and cfg.save_predictions:
+        if predictions_dir is not None and cfg.save_predictions and is_main():
             write_predictions(task, data, result, predictions_dir)
     seconds = time.perf_counter() - start
     return scores, {"eval_seconds": seconds, "eval_examples": total,

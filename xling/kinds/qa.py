@@ -1,8 +1,9 @@
 """Extractive QA (XQuAD, MLQA, TyDiQA-GoldP): windows over long contexts, the best span over all windows.
 
 A feature is one window ``question [SEP] context-slice``: the fast tokenizer
-cuts the context into windows of ``max_length`` sub-words that overlap by
-``doc_stride``, and its offsets map every context token back to characters,
+cuts the context into windows of ``max_length`` sub-words that start
+``doc_stride`` sub-words apart (``run_squad``'s meaning: the step between
+windows, 128), and its offsets map every context token back to characters,
 so the predicted answer is always a slice of the original context (CJK text,
 SentencePiece or WordPiece alike). Training windows carry the token positions
 of the first gold answer; a window that does not contain it points at index 0
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xling.data.files import check_labelled, open_text
+from xling.data.files import check_labelled, read_text
 from xling.errors import ConfigError, DataError
 from xling.kinds.base import KINDS, Kind
 from xling.metrics import METRICS
@@ -50,13 +51,22 @@ class QAExample:
 
 def read_squad(path: str | Path) -> tuple[list[QAExample], bool]:
     """SQuAD v1.1-format JSON (XQuAD, MLQA, TyDiQA-GoldP): ``data/paragraphs/qas``."""
-    with open_text(path) as handle:
-        try:
-            payload = json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    try:
+        payload = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if not isinstance(payload, dict) or "data" not in payload:
         raise DataError(f"{path}: expected SQuAD-format JSON with a top-level 'data' list")
+    try:
+        examples = _squad_examples(payload)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DataError(f"{path}: not SQuAD-format JSON ({type(exc).__name__}: {exc}); expected "
+                        "data/paragraphs/context and qas with id, question, answers") from None
+    labelled = check_labelled(path, [bool(e.answers) for e in examples], [(f"question {e.id}", e) for e in examples])
+    return examples, labelled
+
+
+def _squad_examples(payload: dict[str, Any]) -> list[QAExample]:
     examples = []
     for article in payload["data"]:
         for paragraph in article.get("paragraphs", []):
@@ -66,8 +76,7 @@ def read_squad(path: str | Path) -> tuple[list[QAExample], bool]:
                 answers = [{"text": a["text"], "answer_start": int(a["answer_start"])} for a in qa.get("answers", [])
                            if a.get("text", "").strip()]
                 examples.append(QAExample(str(qa["id"]), qa["question"], context, answers, article.get("title", "")))
-    labelled = check_labelled(path, [bool(e.answers) for e in examples], [(f"question {e.id}", e) for e in examples])
-    return examples, labelled
+    return examples
 
 
 def option(task: Task, name: str) -> int:
@@ -131,8 +140,9 @@ def qa_features(
     """Windows of ``question + context`` with offsets, and answer positions for labelled examples.
 
     Questions are cut to ``max_query_length`` sub-words (at most half of what
-    the special tokens leave). The stride is lowered to half of the context
-    room when ``max_length`` is too short for it (only in tiny test settings).
+    the special tokens leave). Windows start ``doc_stride`` context sub-words
+    apart, as in BERT's and XTREME's ``run_squad`` (a window as long as the
+    room left: no overlap when ``doc_stride`` is longer than that).
     ``max_answer_length`` travels with each window to :meth:`SpanQA.assemble`.
     """
     if not getattr(tokenizer, "is_fast", False):
@@ -143,20 +153,31 @@ def qa_features(
     room = max_length - tokenizer.num_special_tokens_to_add(pair=True)
     if room < 4:
         raise ConfigError(f"max_seq_length {max_length} leaves no room for a question and a context window")
+    if doc_stride < 1:
+        raise ConfigError(f"doc_stride must be >= 1 (the step between windows, in sub-words), got {doc_stride}")
     questions = truncate_questions([e.question.lstrip() for e in examples], tokenizer,
                                    max(1, min(max_query_length, room // 2)))
-    longest = max(len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"])
-    stride = max(0, min(doc_stride, (room - longest) // 2))
-    encoded = tokenizer(questions, [e.context for e in examples], truncation="only_second", max_length=max_length,
-                        stride=stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+    # run_squad's windows start doc_stride context sub-words apart (BERT, XTREME): with q question sub-words
+    # a window holds room - q of them, so consecutive windows overlap by room - q - doc_stride; the tokenizer
+    # takes one overlap per call, hence one call per question length
+    by_length: dict[int, list[int]] = {}
+    for i, ids in enumerate(tokenizer(questions, add_special_tokens=False)["input_ids"]):
+        by_length.setdefault(len(ids), []).append(i)
+    windows: list[tuple[int, Any, int]] = []  # (example, encoding, window within the encoding)
+    for length, indices in sorted(by_length.items()):
+        encoded = tokenizer([questions[i] for i in indices], [examples[i].context for i in indices],
+                            truncation="only_second", max_length=max_length, stride=max(0, room - length - doc_stride),
+                            return_overflowing_tokens=True, return_offsets_mapping=True)
+        windows += [(indices[sample], encoded, w) for w, sample in enumerate(encoded["overflow_to_sample_mapping"])]
+    windows.sort(key=lambda window: window[0])  # stable: each example's windows together, in order
     spans = [answer_span(e) for e in examples]
     unmatched = sum(1 for e, s in zip(examples, spans) if e.answers and s is None)
     if unmatched:
         log.warning("%d of %d answers are not in their context; their windows point at index 0",
                     unmatched, len(examples))
     features = []
-    for i, ids in enumerate(encoded["input_ids"]):
-        index = encoded["overflow_to_sample_mapping"][i]
+    for index, encoded, i in windows:
+        ids = encoded["input_ids"][i]
         offsets = np.asarray(encoded["offset_mapping"][i], dtype=np.int32).reshape(-1, 2)
         outside = np.array([s != 1 for s in encoded.sequence_ids(i)], dtype=bool)
         offsets[outside] = -1

@@ -39,7 +39,9 @@ def find_results(paths: Sequence[str | Path]) -> list[Path]:
         elif (path / RESULTS_FILE).is_file():
             found.append(path / RESULTS_FILE)
         elif path.is_dir():
-            nested = sorted(path.rglob(RESULTS_FILE))
+            # not below hidden folders: .xling-previous/ holds a run that --overwrite replaces
+            nested = sorted(p for p in path.rglob(RESULTS_FILE)
+                            if not any(part.startswith(".") for part in p.relative_to(path).parts[:-1]))
             if not nested:
                 raise XlingError(f"no {RESULTS_FILE} in {path} or below")
             found += nested

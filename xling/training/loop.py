@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -23,17 +22,18 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from xling.config import TrainConfig
-from xling.errors import XlingError
+from xling.data.features import feature_length, loss_weight
+from xling.distributed import (ProcessBatches, agree, check_batch_split, start_processes, sum_over_processes,
+                               sync_buffers)
+from xling.errors import RunInterrupted
 from xling.models.build import resolve_mixed_precision
 from xling.training.averaging import drop_snapshots, load_average, save_snapshot
 from xling.training.best import BEST_FILE, check_best, drop_previous, load_best, version_of, write_best
+from xling.training.checkpoint import CHECKPOINT_DIR, resume_checkpoint, save_checkpoint
 from xling.training.micro import forward_backward
 
-CHECKPOINT_DIR = "checkpoint"
-
-
-class RunInterrupted(XlingError):
-    """The run was stopped by a signal after saving a checkpoint."""
+__all__ = ["BEST_FILE", "CHECKPOINT_DIR", "Hooks", "LoopState", "RunInterrupted", "build_optimizer",
+           "build_schedule", "count_steps", "train_loop"]
 
 
 @dataclass
@@ -52,11 +52,17 @@ class LoopState:
     train_examples: int = 0
     train_seconds: float = 0.0
     selection_seconds: float = 0.0  # evaluating for selection and saving the best (not in train_seconds)
-    loss_sum: float = 0.0
-    loss_count: int = 0
+    loss_sum: float = 0.0  # loss terms (tokens, examples) since the last evaluation point, all processes
+    loss_count: float = 0
     loss_ema: float | None = None
     finished: bool = False
     averaged: dict[str, Any] | None = None  # with average_checkpoints: what was averaged
+    batches_per_epoch: int = 0  # global batches
+    processes: int = 1
+
+    @property
+    def epochs_trained(self) -> float:
+        return self.epoch + self.batch_in_epoch / max(1, self.batches_per_epoch)
 
     def state_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +132,7 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.requested = False
+        self.signum = signal.SIGINT
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> "_StopFlag":
@@ -139,8 +146,10 @@ class _StopFlag:
     def _handle(self, signum, frame) -> None:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self.requested = True
-        print(f"\nxling: signal {signum} received; stopping after this step and saving a checkpoint", flush=True)
+        self.requested, self.signum = True, signum
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(f"\nxling: signal {signum} received; stopping after this step and saving a checkpoint",
+                  flush=True)
 
     def __exit__(self, *exc) -> None:
         for sig, handler in self._previous.items():
@@ -160,48 +169,48 @@ def train_loop(
 ) -> LoopState:
     """Train ``model`` on ``features`` (each carries its ``task``); select on ``hooks.evaluate``.
 
-    ``collate`` turns a list of features into a batch (:func:`xling.kinds.collator_for` the tasks' kinds).
+    ``batch_sampler`` gives the global batches (``cfg.batch_size``); with several processes each takes its
+    part of every batch (:class:`~xling.distributed.ProcessBatches`), so that the steps, the schedule and
+    the loss are those of one process. ``collate`` turns a list of features into a batch
+    (:func:`xling.kinds.collator_for` the tasks' kinds).
     """
-    from accelerate import Accelerator
-
-    accelerator = accelerator or Accelerator(
-        mixed_precision=resolve_mixed_precision(cfg.mixed_precision),
-        gradient_accumulation_steps=cfg.gradient_accumulation,
-    )
+    accelerator = accelerator or make_accelerator(cfg, several_heads=len(getattr(model, "heads", ())) > 1)
+    world = accelerator.num_processes
+    check_batch_split(cfg.batch_size, world)
+    parts = ProcessBatches(batch_sampler, [loss_weight(f) for f in features], [feature_length(f) for f in features],
+                           rank=accelerator.process_index, world=world)
     # its own generator: starting an epoch's iterator would otherwise draw from the global RNG, and a resumed
     # run (which restores that RNG at the checkpoint, then starts an iterator) would get other dropout masks
-    loader = DataLoader(features, batch_sampler=batch_sampler, collate_fn=collate,
-                        num_workers=cfg.num_workers, generator=torch.Generator().manual_seed(cfg.seed))
-    _, total_steps = count_steps(cfg, len(loader))
+    loader = DataLoader(features, batch_sampler=parts, collate_fn=collate, num_workers=cfg.num_workers,
+                        generator=torch.Generator().manual_seed(cfg.seed))
+    _, total_steps = count_steps(cfg, len(parts))
     optimizer = build_optimizer(model, cfg)
     scheduler = build_schedule(optimizer, cfg, total_steps)
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     state = LoopState(total_steps=total_steps)
     accelerator.register_for_checkpointing(state)
     checkpoint = run_dir / CHECKPOINT_DIR
-    if cfg.resume and checkpoint.is_dir():
+    if cfg.resume and resume_checkpoint(accelerator, run_dir) is not None:
         accelerator.load_state(str(checkpoint))
         accelerator.print(f"xling: resumed from {checkpoint} at step {state.step}/{total_steps}")
         if accelerator.is_main_process:
             check_best(run_dir, state.best_version, state.best_step)
+    state.batches_per_epoch, state.processes = len(parts), world
     committed = [state.best_version]  # the best version the last checkpoint on disk records
-    kill_after = int(os.environ.get("XLING_TEST_KILL_AFTER_STEP", "0"))  # for the resume test
 
-    def save_checkpoint() -> None:
-        tmp = run_dir / (CHECKPOINT_DIR + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        accelerator.save_state(str(tmp), safe_serialization=False)
-        if accelerator.is_main_process:
-            shutil.rmtree(checkpoint, ignore_errors=True)
-            tmp.rename(checkpoint)
+    def checkpoint_now() -> None:
+        save_checkpoint(accelerator, run_dir, state.step)
         committed[0] = state.best_version
+    kill_after, kill_signal = _test_kill()
 
     def select() -> None:
         began = time.perf_counter()
+        sync_buffers(model)  # batch-norm statistics: the main process's, as in the checkpoint
         score, details = hooks.evaluate(state.step)
-        train_loss = state.loss_sum / max(1, state.loss_count)
+        loss_sum, loss_count = sum_over_processes(state.loss_sum, state.loss_count)
         state.loss_sum, state.loss_count = 0.0, 0
-        record = {"step": state.step, "epoch": state.epoch, "train_loss": train_loss, "score": score, **details}
+        record = {"step": state.step, "epoch": state.epoch, "learning_rate": scheduler.get_last_lr()[0],
+                  "train_loss": loss_sum / max(1e-12, loss_count), "score": score, **details}
         state.history.append(record)
         if state.best_score is None or score > state.best_score:
             state.best_score, state.best_step = score, state.step
@@ -212,38 +221,46 @@ def train_loop(
         state.selection_seconds += time.perf_counter() - began
         hooks.on_log(record)
 
-    bar = tqdm(total=total_steps, initial=state.step, desc="train", unit="step", disable=cfg.quiet,
-               dynamic_ncols=True)
+    bar = tqdm(total=total_steps, initial=state.step, desc="train", unit="step", dynamic_ncols=True,
+               disable=cfg.quiet or not accelerator.is_main_process)
     last_checkpoint = time.monotonic()
     model.train()
     with _StopFlag() as stop:
         while state.step < total_steps:
-            batch_sampler.set_epoch(state.epoch)
-            epoch_loader = accelerator.skip_first_batches(loader, state.batch_in_epoch) if state.batch_in_epoch else loader
-            if hasattr(epoch_loader, "set_epoch"):  # accelerate's loaders would set the sampler to their own count
-                epoch_loader.set_epoch(state.epoch)  # of iterations, which restarts at 0 in a resumed run
+            parts.set_epoch(state.epoch)
+            shares = parts.shares()
+            parts.skip = state.batch_in_epoch  # a resumed epoch: its first batches are done
             started = time.perf_counter()
-            for batch in epoch_loader:
-                inputs = {k: v for k, v in batch.items() if isinstance(v, torch.Tensor)}
-                with accelerator.accumulate(model):
-                    batch_loss = forward_backward(model, inputs, batch["task"][0], accelerator,
-                                                  cfg.max_tokens_per_batch)
-                    grad_norm = None
-                    if accelerator.sync_gradients and cfg.max_grad_norm > 0:
-                        grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
+            for batch in loader:
+                index = state.batch_in_epoch
+                group = range(index - index % cfg.gradient_accumulation,
+                              min(index - index % cfg.gradient_accumulation + cfg.gradient_accumulation, len(shares)))
+                share, last = shares[index], index == group[-1]
+                # the loss of the whole step (its micro-batches on every process): each part's mean loss weighted
+                # by its share of the step's loss terms; DDP averages over processes, hence the factor world
+                step_weight = sum(shares[i].batch_weight for i in group)
+                scale = share.weight / step_weight * world if step_weight else 0.0
+                inputs = {k: v.to(accelerator.device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
+                batch_loss = forward_backward(model, inputs, batch["task"][0], accelerator, cfg.max_tokens_per_batch,
+                                              scale=scale, sync=last)
                 state.batch_in_epoch += 1
-                state.train_tokens += int(batch["attention_mask"].sum())
-                state.train_examples += len(batch["task"])
+                state.train_tokens += share.tokens
+                state.train_examples += share.examples
                 loss = float(batch_loss)
                 state.loss_ema = loss if state.loss_ema is None else 0.98 * state.loss_ema + 0.02 * loss
-                state.loss_sum += loss
-                state.loss_count += 1
-                if not accelerator.sync_gradients:
+                state.loss_sum += loss * share.weight
+                state.loss_count += share.weight
+                if not last:
                     continue
+                grad_norm = None
+                if cfg.max_grad_norm > 0:
+                    grad_norm = accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
                 state.step += 1
+                if kill_after and state.step == kill_after and kill_signal != signal.SIGKILL:
+                    os.kill(os.getpid(), kill_signal)  # a stop request: handled below like a real one
                 hooks.on_step(state, scheduler.get_last_lr()[0], grad_norm)
                 elapsed = state.train_seconds + time.perf_counter() - started
                 bar.update(1)
@@ -253,18 +270,18 @@ def train_loop(
                     state.train_seconds += time.perf_counter() - started
                     select()
                     started = time.perf_counter()
-                due = (cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0) or (
-                    time.monotonic() - last_checkpoint > 60 * cfg.checkpoint_minutes)
-                if due or stop.requested:
+                # every process decides alike (a signal or the clock may reach one process first)
+                stopping, late = agree(stop.requested, time.monotonic() - last_checkpoint > 60 * cfg.checkpoint_minutes)
+                if stopping or late or (cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0):
                     state.train_seconds += time.perf_counter() - started
-                    save_checkpoint()
+                    checkpoint_now()
                     started, last_checkpoint = time.perf_counter(), time.monotonic()
-                if stop.requested:
+                if kill_after and state.step == kill_after and kill_signal == signal.SIGKILL:
+                    os.kill(os.getpid(), kill_signal)  # kill -9 right after any checkpoint of this step
+                if stopping:
                     bar.close()
                     raise RunInterrupted(f"stopped at step {state.step}/{total_steps}; checkpoint saved in "
-                                         f"{checkpoint}; continue with the same command and --resume")
-                if kill_after and state.step == kill_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
+                                         f"{checkpoint}; continue with the same command and --resume", stop.signum)
                 if state.step >= total_steps:
                     break
             else:
@@ -274,7 +291,7 @@ def train_loop(
             # without --eval-every: select at every epoch end; always at the very end
             if (not cfg.eval_every or state.step >= total_steps) and not _evaluated_at(state, state.step):
                 select()
-            save_checkpoint()
+            checkpoint_now()
             last_checkpoint = time.monotonic()
     bar.close()
     state.finished = True
@@ -283,7 +300,7 @@ def train_loop(
         state.averaged = load_average(accelerator, model, run_dir, steps, cfg.average_checkpoints, hooks.evaluate)
         state.best_version = version_of(state.step, state.averaged)
         save_best(accelerator, model, run_dir, state.best_version, committed[0])
-        save_checkpoint()
+        checkpoint_now()
     drop_snapshots(accelerator, run_dir)
     # the model holds the best already when it was selected at the last step, or is the average
     if state.averaged is None and state.best_step != state.step:
@@ -291,6 +308,25 @@ def train_loop(
     if accelerator.is_main_process:
         drop_previous(run_dir)
     return state
+
+
+def make_accelerator(cfg: TrainConfig, several_heads: bool = False) -> Any:
+    """The run's Accelerator. The loop accumulates and scales the loss itself (one global batch per step), so
+    accelerate neither divides the loss nor steps the schedule once per process (``split_batches``). With
+    several heads, a batch (of one task) leaves the others' parameters unused, which DDP must expect."""
+    from accelerate import Accelerator, DataLoaderConfiguration
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    start_processes()
+    return Accelerator(mixed_precision=resolve_mixed_precision(cfg.mixed_precision),
+                       dataloader_config=DataLoaderConfiguration(split_batches=True),
+                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=several_heads)])
+
+
+def _test_kill() -> tuple[int, int]:
+    """For the tests: ``XLING_TEST_KILL_AFTER_STEP=N[:SIGNAL]`` sends the process SIGNAL (default KILL) at step N."""
+    step, _, name = os.environ.get("XLING_TEST_KILL_AFTER_STEP", "0").partition(":")
+    return int(step), int(getattr(signal, "SIG" + name.upper().removeprefix("SIG"))) if name else signal.SIGKILL
 
 
 def _evaluated_at(state: LoopState, step: int) -> bool:

@@ -44,18 +44,21 @@ def micro_batches(inputs: dict[str, torch.Tensor], max_tokens: int | None) -> li
 
 
 def forward_backward(model: torch.nn.Module, inputs: dict[str, torch.Tensor], task: str, accelerator: Any,
-                     max_tokens: int | None = None) -> torch.Tensor:
+                     max_tokens: int | None = None, scale: float = 1.0, sync: bool = True) -> torch.Tensor:
     """Forward and backward over ``inputs`` (in micro-batches when over ``max_tokens``); the batch's loss.
 
-    Gradients of all but the last slice are not synchronised across processes (one all-reduce per batch).
+    The gradient is that of ``scale`` x the batch's loss (the training loop's weight of this batch in its
+    optimiser step). Gradients of all but the last slice are not synchronised across processes (one
+    all-reduce per batch), and the last one only with ``sync`` (the batch that ends an accumulated step).
     """
     parts = micro_batches(inputs, max_tokens)
     total: torch.Tensor | None = None
     for i, (part, weight) in enumerate(parts):
-        last = i == len(parts) - 1
+        last = i == len(parts) - 1 and sync
         with contextlib.nullcontext() if last else accelerator.no_sync(model):
             loss = model(**part, task=task).loss
-            accelerator.backward(loss if weight == 1.0 else loss * weight)
+            factor = weight * scale
+            accelerator.backward(loss if factor == 1.0 else loss * factor)
         contribution = loss.detach() * weight
         total = contribution if total is None else total + contribution
     assert total is not None

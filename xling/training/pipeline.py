@@ -27,20 +27,19 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from xling.config import save_yaml
 from xling.data.multitask import MultiTaskBatches, task_probabilities
 from xling.data.run_data import load_oracle_sets, load_targets, load_training
+from xling.distributed import check_batch_split, is_main, main_context, on_main, process_device, start_processes
 from xling.errors import ConfigError, MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models import XlingModel, build_fusion
-from xling.models.build import build_run_model, device_of, head_spec, load_tokenizer
+from xling.models.build import build_run_model, check_sequence_length, device_of, head_spec, load_tokenizer
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
 from xling.training.pipeline_config import PipelineConfig, Stage, describe, stage_specs
 from xling.training.rundir import finish_run, run_directory
-from xling.training.stage import StageTask, train_tasks
+from xling.training.stage import StageTask, stage_warnings, train_tasks
 from xling.training.trackers import Tracking, check_trackers, start_tracking
 
 log = logging.getLogger("xling")
@@ -109,8 +108,8 @@ def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: 
         set_seed(cfg.train.seed + stage.index - 1)
         if not stage.carry_fusion:
             reset_fusion(model)
-    stage.directory.mkdir(parents=True, exist_ok=True)
-    save_yaml(stage.loop, stage.directory / "config.yaml")
+    on_main(lambda: (stage.directory.mkdir(parents=True, exist_ok=True),
+                     save_yaml(stage.loop, stage.directory / "config.yaml")))
     parts = [StageTask(task, task_cfg, training) for task, task_cfg, training in zip(stage.tasks, stage.configs, data)]
     loop = stage.loop
     make_batches = None
@@ -126,7 +125,7 @@ def run_stage(model: XlingModel, tokenizer: Any, stage: Stage, data: list, cfg: 
         sizes = [t["features"] for t in record["tasks"]]
         record["sampler"] = {"name": stage.sampler, "temperature": stage.temperature,
                              "probabilities": task_probabilities(sizes, stage.sampler, stage.temperature).tolist()}
-    finish_stage(stage, record, earlier)
+    on_main(lambda: finish_stage(stage, record, earlier))
     return record
 
 
@@ -138,7 +137,10 @@ def run_pipeline(cfg: PipelineConfig) -> Results:
     if not cfg.target:
         raise ConfigError("a pipeline needs a target stage: target: {task: NAME} in the YAML file or --target NAME")
     stages = stage_specs(cfg, Path(shared.output_dir))
-    with run_directory(shared, PIPELINE_FILE, cfg.to_dict()) as out:  # locked; see rundir.py
+    for stage in stages:
+        check_batch_split(stage.loop.batch_size)  # each stage's global batch splits across the processes
+    start_processes()  # several processes: the main one holds the run directory and writes its files
+    with main_context(lambda: run_directory(shared, PIPELINE_FILE, cfg.to_dict())) as out:  # locked; rundir.py
         return _run(cfg, stages, out)
 
 
@@ -146,9 +148,12 @@ def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
     from accelerate.utils import set_seed
 
     shared = cfg.train
-    save_yaml(cfg, out / PIPELINE_FILE)
+    on_main(lambda: save_yaml(cfg, out / PIPELINE_FILE))
     set_seed(shared.seed)
     tokenizer = load_tokenizer(shared.model)
+    for stage in stages:
+        for task_cfg in stage.configs:
+            check_sequence_length(tokenizer, task_cfg.max_seq_length, shared.model)
     data = [[load_training(task, task_cfg) for task, task_cfg in zip(s.tasks, s.configs)] for s in stages]
     for stage, stage_data in zip(stages, data):
         for training in stage_data:
@@ -161,9 +166,7 @@ def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
         raise MissingDataError(f"no language of {task.name} has evaluation data; nothing to score")
     oracle_sets = load_oracle_sets(task, target_cfg, targets, training, warnings) \
         if target_cfg.oracle_selection else {}
-    model = build_pipeline_model(stages)
-    if torch.cuda.is_available():
-        model.to("cuda")
+    model = build_pipeline_model(stages).to(process_device())  # this process's own device, not GPU 0 for all
     records: list[dict[str, Any]] = []
     pending: Stage | None = None  # the last finished stage, whose state the model does not hold yet
     with start_tracking(shared, out, cfg.to_dict()) as tracking:
@@ -185,16 +188,18 @@ def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
         rss_after_train = peak_rss_mb()
         scores, eval_timings = evaluate_targets(model, tokenizer, task, target_cfg, targets, notes, out / "predictions")
         final_cfg = target_cfg.replace(output_dir=str(out))  # model, fusion and seed are the pipeline's
-        results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records, warnings=warnings,
+        results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records,
+                              warnings=warnings + stage_warnings(records),
                               run_dir=str(out), config={**final_cfg.to_dict(), "intermediate": describe(stages)},
                               timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train},
                               data=[use for stage_data in data for t in stage_data for use in
                                     (u.record() for u in t.uses())])
-        save_yaml(final_cfg, out / "config.yaml")  # the target's resolved config: `xling evaluate --run` reads it
-        finish_run(model, tokenizer, shared, out, results)
+        on_main(lambda: (save_yaml(final_cfg.with_absolute_paths(), out / "config.yaml"),  # `evaluate --run` reads it
+                         finish_run(model, tokenizer, shared, out, results)))
         tracking.finish(results, out / "results.json", step=sum(r["steps"] for r in records))
-    for stage in stages:
-        (stage.directory / STATE_FILE).unlink(missing_ok=True)
+    if is_main():
+        for stage in stages:
+            (stage.directory / STATE_FILE).unlink(missing_ok=True)
     return results
 
 

@@ -22,7 +22,8 @@ from xling.errors import ConfigError, OutputError, XlingError
 from xling.models import XlingModel, save_model
 from xling.reporting.results import Results
 from xling.training.best import PREVIOUS_BEST
-from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
+from xling.training.checkpoint import CANDIDATES as CHECKPOINTS
+from xling.training.loop import BEST_FILE, CHECKPOINT_DIR, RunInterrupted
 
 log = logging.getLogger("xling")
 
@@ -94,7 +95,7 @@ def prepare_run_dir(cfg: TrainConfig, config_file: str = "config.yaml", options:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--output-dir {out} exists and is not a directory")
     finished = (out / "results.json").exists()
-    unfinished = any((out / name).exists() for name in (CHECKPOINT_DIR, CHECKPOINT_DIR + ".old", "stages"))
+    unfinished = any((out / name).exists() for name in (*CHECKPOINTS, "stages"))
     if cfg.overwrite:
         pass
     elif finished:
@@ -184,7 +185,11 @@ def run_directory(cfg: TrainConfig, config_file: str = "config.yaml",
     except BaseException as exc:
         for name in PARTIAL:
             _remove(out / name)
-        if _resumable(out):
+        replacement = output_error(exc, out)
+        interrupted = not isinstance(exc, Exception) or isinstance(exc, RunInterrupted)
+        # what a run can continue from stays: an interrupted run, a failure after a checkpoint (not a full
+        # disk: what the run wrote goes, to free the space), and a resumed run's earlier work
+        if _resumable(out) and (cfg.resume or interrupted or replacement is None):
             if previous is not None:
                 log.warning("the run that --overwrite replaces is kept in %s until this run finishes", previous)
         else:
@@ -195,7 +200,6 @@ def run_directory(cfg: TrainConfig, config_file: str = "config.yaml",
         lock.release()
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
-        replacement = output_error(exc, out)
         if replacement is not None:
             raise replacement from None
         raise
@@ -209,6 +213,7 @@ def finish_run(model: XlingModel, tokenizer: Any, cfg: TrainConfig, run_dir: Pat
     if cfg.save_model:
         save_model(model, run_dir / "model", tokenizer)
     results.save(run_dir)
-    shutil.rmtree(run_dir / CHECKPOINT_DIR, ignore_errors=True)
+    for name in CHECKPOINTS:
+        shutil.rmtree(run_dir / name, ignore_errors=True)
     for name in (BEST_FILE, PREVIOUS_BEST):
         (run_dir / name).unlink(missing_ok=True)
