@@ -67,6 +67,26 @@ def start_processes() -> None:
         from accelerate import PartialState
 
         PartialState(cpu=not torch.cuda.is_available())  # accelerate joins CPU processes only when told
+        if not _ending:
+            import atexit
+
+            _ending.append(True)
+            atexit.register(_end_processes)
+
+
+_ending: list[bool] = []
+
+
+def _end_processes() -> None:
+    """Leave the process group before the interpreter exits: gloo's threads otherwise may abort the process
+    ("terminate called without an active exception") while it shuts down."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        try:
+            dist.destroy_process_group()
+        except Exception:  # noqa: BLE001 - exiting anyway
+            pass
 
 
 def process_device() -> Any:
