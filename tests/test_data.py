@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from xling.errors import DataError, MissingDataError
+from xling.errors import ConfigError, DataError, MissingDataError
 from xling.tasks import TASKS, get_task
 from xling.data.loading import load_split
 from tests.conftest import FIXTURES
@@ -94,7 +94,7 @@ def test_file_override_and_concatenation(tmp_path):
     one = FIXTURES / "ner_columns/train-en.tsv"
     data = load_split(task, "xx", "train", files={"xx": {"train": [str(one), str(one)]}})
     assert len(data.examples) == 4
-    with pytest.raises(MissingDataError, match="does not exist"):
+    with pytest.raises(ConfigError, match="does not exist"):  # a file named explicitly: never a fallback
         load_split(task, "xx", "train", files={"xx": {"train": str(tmp_path / "nope.tsv")}})
 
 
@@ -178,3 +178,4 @@ def test_missing_layout_lists_what_was_tried_and_how_to_name_files(tmp_path):
     assert f"{tmp_path}/**/train-en.tsv[.gz]" in message and f"{tmp_path}/**/en/train.conllu[.gz]" in message
     assert f"{tmp_path} holds: sub/english-train.txt" in message
     assert "--file en:train=PATH" in message and "xling tasks panx" in message
+    assert "--train-split dev --selection-holdout N" in message

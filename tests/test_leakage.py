@@ -161,7 +161,7 @@ def test_cli_records_data_and_evaluate_stops_on_parallel_rows(tiny_bert, tmp_pat
     assert results["languages"]["es"]["split"] == "dev[held-out rows]" and results["languages"]["es"]["sha256"]
     again = run_cli("evaluate", "--run", out, "--languages", "es", "--eval-split", "dev", "--quiet")
     assert again.returncode == 0, again.stderr
-    assert json.loads((out / "evaluate.json").read_text())["languages"]["es"]["examples"] == 10
+    assert json.loads((out / "evaluate-pawsx-dev-es.json").read_text())["languages"]["es"]["examples"] == 10
     # the same run without held-out rows: es dev is the translation of what it trained on
     leaky = tmp_path / "leaky"
     trained = run_cli("train", "--task", "pawsx", "--model", tiny_bert, "--data-dir", root, "--output-dir", leaky,
@@ -186,3 +186,60 @@ def test_held_out_rows_are_cut_before_the_evaluation_cap(tmp_path):
                                                  languages=["de"]))
     plain = load_targets(task, cfg.replace(languages=["de"]), training)[0]["de"]
     assert plain.rows == uncut["de"].rows  # an uncut split gets load_split's own subset
+
+
+def test_recorded_data_guards_a_later_evaluation(tmp_path):
+    """`xling evaluate` / ensembles: what a finished run recorded is enough to stop (rows; ids re-read and hashed)."""
+    from xling.data.run_data import recorded_data
+    from xling.errors import DataError
+
+    root = write_pawsx(tmp_path / "pawsx")
+    task = get_task("pawsx")
+    cfg = pawsx_cfg(root, languages=["de"])
+    records = [u.record() for u in load_training(task, cfg).uses()]
+    with pytest.raises(LeakageError, match="dev-es of pawsx"):
+        load_targets(task, cfg.replace(languages=["es"], eval_split="dev"),
+                     used=recorded_data(task, cfg, records, "run", []))
+    warnings: list[str] = []
+    assert recorded_data(task, cfg, [], "old-run", warnings) == [] and "not checked" in warnings[0]
+
+    xquad = get_task("xquad")
+    squad_dev = write_squad(tmp_path / "dev-v1.1.json", [f"q{i}" for i in range(8)])
+    data = tmp_path / "xquad"
+    data.mkdir()
+    write_squad(data / "xquad.de.json", ["q1", "q3"])
+    cfg = TrainConfig(task="xquad", data_dir=str(data), languages=["de"],
+                      files={"en": {"train": str(write_squad(tmp_path / "t.json", ["t1", "t2"])),
+                                    "dev": str(squad_dev)}}).with_task_defaults(xquad)
+    training = load_training(xquad, cfg)
+    before = [u.record() for u in training.uses()]  # selection still holds q1 and q3
+    load_targets(xquad, cfg, training)
+    after = [u.record() for u in training.uses()]
+    assert load_targets(xquad, cfg, used=recorded_data(xquad, cfg, after, "run", []))[0]["de"]
+    with pytest.raises(LeakageError, match="test-de of xquad: 2 of 2 examples are parallel \\(by id\\)"):
+        load_targets(xquad, cfg, used=recorded_data(xquad, cfg, before, "run", []))
+    write_squad(squad_dev, [f"q{i}" for i in range(8)][::-1])  # the file changed since the run read it
+    with pytest.raises(DataError, match="not the data the run selected on"):
+        recorded_data(xquad, cfg, after, "run", [])
+
+
+def test_ensemble_checks_its_members_recorded_data(tmp_path):
+    """An ensemble of runs that trained on English dev rows stops before scoring es dev (their translations)."""
+    from tests.report_runs import make_run
+    from xling.config import save_yaml
+    from xling.evaluation.ensemble import run_ensemble
+
+    root = write_pawsx(tmp_path / "pawsx")
+    cfg = pawsx_cfg(root, languages=["es"])
+    records = [u.record() for u in load_training(get_task("pawsx"), cfg).uses()]
+    members = []
+    for seed in (1, 2):
+        directory = tmp_path / f"member{seed}"
+        directory.mkdir()
+        run = make_run(seed, {"es": 50.0}, task="pawsx", run_dir=str(directory))
+        run.data = records
+        run.save(directory)
+        save_yaml(cfg.replace(seed=seed, output_dir=str(directory)), directory / "config.yaml")
+        members.append(directory)
+    with pytest.raises(LeakageError, match="dev-es of pawsx: 22 of 30 examples"):
+        run_ensemble(members, tmp_path / "ensemble", languages=["es"])

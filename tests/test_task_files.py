@@ -97,7 +97,8 @@ BAD = [
      r"key 'labels': a tagging task needs its label set"),
     ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: [a]\nlables: [O]\n",
      r"unknown key 'lables'; allowed: name, kind, description, languages, labels"),
-    ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: [a]\noptions: {label_case: lower}\n",
+    ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: [a]\n"
+     "options: {label_case: lower}\n",
      r"key 'options.label_case': not an option of tagging tasks; allowed: epochs, lang3, tag_column"),
     ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: ['{language}/{split}.tsv']\n",
      r"key 'local\[0\].pattern': unknown placeholder\(s\) \['language'\].*allowed: \{lang\}, \{split\}, \{lang3\}"),
@@ -112,6 +113,8 @@ BAD = [
      r"key 'name': 'x y' is not a task name; allowed: letters"),
     ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: [a]\nmax_seq_length: 0\n",
      r"key 'max_seq_length': expected a whole number >= 1"),
+    ("name: x\nkind: tagging\nlanguages: [en]\nlabels: [O]\nmetric: span_f1\nlocal: [a]\ntrain_split: dev\n",
+     r"key 'train_split': a run chooses its splits, not the task: use --train-split"),
     ("- name: x\n", r"expected a mapping of key: value"),
     ("name: [x\n", r"not valid YAML"),
 ]

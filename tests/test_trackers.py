@@ -109,8 +109,8 @@ def test_training_loss_is_the_mean_since_the_last_log():
 def test_tensorboard_event_files(run_tensorboard):
     out, results = run_tensorboard
     events = scalars(out / "tensorboard")
-    assert {"train/loss", "train/learning_rate", "train/grad_norm", "selection/score", "test/en", "test/de",
-            "test/avg", "test/avg_zero_shot"} <= set(events.Tags()["scalars"])
+    assert {"train/loss", "train/learning_rate", "train/grad_norm", "selection/score", "eval/en", "eval/de",
+            "eval/avg", "eval/avg_zero_shot"} <= set(events.Tags()["scalars"])
     assert [e.step for e in events.Scalars("train/loss")] == list(range(LOGGING_STEPS, STEPS + 1, LOGGING_STEPS))
     losses = [e.value for e in events.Scalars("train/loss")]
     assert all(0 < v < 10 for v in losses)
@@ -118,8 +118,8 @@ def test_tensorboard_event_files(run_tensorboard):
     selection = events.Scalars("selection/score")
     assert [e.step for e in selection] == [h["step"] for h in history] == [3, 6]
     assert [e.value for e in selection] == pytest.approx([h["score"] for h in history])
-    assert events.Scalars("test/de")[0].value == pytest.approx(results.languages["de"].primary)
-    assert events.Scalars("test/avg_zero_shot")[0].value == pytest.approx(results.averages["zero_shot"])
+    assert events.Scalars("eval/de")[0].value == pytest.approx(results.languages["de"].primary)
+    assert events.Scalars("eval/avg_zero_shot")[0].value == pytest.approx(results.averages["zero_shot"])
     rates = [e.value for e in events.Scalars("train/learning_rate")]
     assert rates == sorted(rates, reverse=True) and rates[-1] == pytest.approx(0.0)  # linear decay to 0
     hparams = list((out / "tensorboard").glob("*/hparams.yml"))
@@ -142,7 +142,7 @@ def test_pipeline_stages_log_on_one_step_axis(tiny_bert, sample_dir, tmp_path):
     events = scalars(tmp_path / "p" / "tensorboard")
     assert [e.step for e in events.Scalars("1-panx/train/loss")] == [2, 4]
     assert [e.step for e in events.Scalars("2-pawsx/selection/score")] == [6, 8]  # after the 4 steps of stage 1
-    assert events.Scalars("test/de")[0].value == pytest.approx(results.languages["de"].primary)
+    assert events.Scalars("eval/de")[0].value == pytest.approx(results.languages["de"].primary)
 
 
 @pytest.mark.slow
@@ -155,8 +155,8 @@ def test_mlflow_store_in_the_run_directory(run_all):
     (run,) = client.search_runs([experiment.experiment_id])
     assert run.info.run_name == "run" and run.info.status == "FINISHED"
     assert run.data.params["task"] == "panx" and run.data.params["max_steps"] == str(STEPS)
-    assert run.data.metrics["test/de"] == pytest.approx(results.languages["de"].primary)
-    assert run.data.metrics["test/avg"] == pytest.approx(results.averages["all"])
+    assert run.data.metrics["eval/de"] == pytest.approx(results.languages["de"].primary)
+    assert run.data.metrics["eval/avg"] == pytest.approx(results.averages["all"])
     losses = client.get_metric_history(run.info.run_id, "train/loss")
     assert [m.step for m in losses] == [2, 4, 6]
     scores = client.get_metric_history(run.info.run_id, "selection/score")
@@ -206,9 +206,10 @@ def test_wandb_offline_run_files(run_all):
     assert config["task"] == "panx" and config["max_steps"] == STEPS
     logged = {key: [(h["_step"], h[key]) for h in history if key in h] for key in ("train/loss", "selection/score")}
     assert [step for step, _ in logged["train/loss"]] == [2, 4, 6]
-    assert [v for _, v in logged["selection/score"]] == pytest.approx([h["score"] for h in results.stages[0]["history"]])
-    finals = [h for h in history if "test/de" in h]
-    assert finals and finals[-1]["test/de"] == pytest.approx(results.languages["de"].primary)
+    expected = [h["score"] for h in results.stages[0]["history"]]
+    assert [v for _, v in logged["selection/score"]] == pytest.approx(expected)
+    finals = [h for h in history if "eval/de" in h]
+    assert finals and finals[-1]["eval/de"] == pytest.approx(results.languages["de"].primary)
     assert (run_file.parent / "files" / "results.json").is_file()
 
 
@@ -218,6 +219,34 @@ def test_missing_tracker_package_names_the_extra(tiny_bert, sample_dir, tmp_path
     from xling.extras import MissingExtraError
 
     monkeypatch.setitem(sys.modules, "wandb", None)  # import wandb now raises ImportError
-    with pytest.raises(MissingExtraError, match=r'--report-to wandb needs wandb, which is not installed: '
+    with pytest.raises(MissingExtraError, match=r'--report-to wandb: wandb is not installed; run '
                                                 r'pip install "xling\[trackers\]"'):
         tracked_run(tiny_bert, sample_dir["panx"], tmp_path / "run", ["wandb"])
+
+
+def test_sweep_flag_and_pipeline_stages_check_the_trackers(tmp_path, capsys):
+    from xling.cli import main
+    from xling.training.pipeline_config import PipelineConfig
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("base: {task: panx, model: m}\ngrid: {learning_rate: [1e-3]}\n")
+    args = ["sweep", str(spec), "--output-dir", str(tmp_path / "o"), "--report-to", "tensorbord", "--dry-run"]
+    assert main(args) == 2
+    assert "unknown tracker 'tensorbord'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="report_to.*can only be set for the whole pipeline"):
+        PipelineConfig.of(model="m", stages=[{"task": "panx", "report_to": ["tensorboard"]}], target={"task": "xnli"})
+
+
+def test_wandb_runs_offline_without_an_api_key(tmp_path, monkeypatch):
+    from xling.training.trackers import _wandb_mode
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
+    monkeypatch.delenv("NETRC", raising=False)
+    for name in ("WANDB_MODE", "WANDB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert _wandb_mode() == "offline"
+    (tmp_path / ".netrc").write_text("machine api.wandb.ai\n  login user\n  password k3y\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    assert _wandb_mode() == "online"
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert _wandb_mode() == "disabled"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import functools
 import os
 import types
 import typing
@@ -27,7 +28,8 @@ from xling.errors import ConfigError
 MIXED_PRECISION = ("auto", "no", "bf16", "fp16")
 # Options that may differ between a killed run and its resumption (the rest must match the saved config).
 RESUME_FREE = frozenset({"resume", "quiet", "overwrite", "num_workers", "eval_batch_size", "eval_tokens",
-                         "checkpoint_every", "checkpoint_minutes", "report_to", "logging_steps",
+                         "max_tokens_per_batch", "gradient_checkpointing", "compile", "checkpoint_every",
+                         "checkpoint_minutes", "report_to", "logging_steps",
                          "output_dir"})  # output_dir: a run folder may be moved
 
 
@@ -86,6 +88,12 @@ class TrainConfig:
     batch_size: int = _opt(32, "examples per optimiser step before accumulation, over all processes (each takes "
                                 "batch_size / processes)")
     gradient_accumulation: int = _opt(1, "batches accumulated per optimiser step")
+    max_tokens_per_batch: int | None = _opt(None, "split a training batch over this many padded tokens into "
+                                                  "micro-batches accumulated to the same gradient (default: "
+                                                  "the task's, e.g. QA 768; 0: never split)")
+    compile: bool = _opt(False, "torch.compile the encoder (dynamic shapes) for training and evaluation")
+    gradient_checkpointing: bool = _opt(False, "recompute the encoder's activations in the backward pass "
+                                               "(much less memory, about a third more compute)")
     eval_batch_size: int = _opt(64, "examples per evaluation batch (when eval_tokens is 0)")
     eval_tokens: int = _opt(2048, "evaluation batches sorted by length and filled up to this many padded tokens "
                                   "(0: eval_batch_size examples per batch)")
@@ -118,38 +126,9 @@ class TrainConfig:
     overwrite: bool = _opt(False, "replace a finished run in output_dir")
 
     def __post_init__(self) -> None:
-        positive = ("batch_size", "gradient_accumulation", "eval_batch_size")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.eval_tokens < 0:
-            raise ConfigError(f"eval_tokens must be >= 0, got {self.eval_tokens}")
-        for name in ("max_train_examples", "max_eval_examples", "max_selection_examples", "max_steps",
-                     "eval_every", "checkpoint_every", "max_seq_length"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"{name} must be >= 1 or unset, got {value}")
-        if self.epochs is not None and self.epochs <= 0:
-            raise ConfigError(f"epochs must be > 0, got {self.epochs}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.mixed_precision not in MIXED_PRECISION:
-            raise ConfigError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
-        if self.missing_languages not in ("error", "skip"):
-            raise ConfigError(f"missing_languages must be error or skip, got {self.missing_languages!r}")
-        if self.pooling not in ("first", "mean"):
-            raise ConfigError(f"pooling must be first or mean, got {self.pooling!r}")
-        if self.selection_holdout < 0:
-            raise ConfigError("selection_holdout must be >= 0")
-        if self.parallel_holdout < 0:
-            raise ConfigError("parallel_holdout must be >= 0")
-        if self.average_checkpoints < 0:
-            raise ConfigError("average_checkpoints must be >= 0")
-        if self.logging_steps < 1:
-            raise ConfigError(f"logging_steps must be >= 1, got {self.logging_steps}")
-        from xling.training.trackers import parse_report_to
+        from xling.option_checks import check_train_config
 
-        parse_report_to(self.report_to)  # names only; the packages are checked when a run starts
+        check_train_config(self)
 
     def replace(self, **changes: Any) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
@@ -167,6 +146,8 @@ class TrainConfig:
             include_tasks=[str(Path(p).expanduser().resolve()) for p in self.include_tasks],
             epochs=epochs,
             max_seq_length=self.max_seq_length or task.max_seq_length,
+            max_tokens_per_batch=(self.max_tokens_per_batch if self.max_tokens_per_batch is not None
+                                  else task.options.get("max_tokens_per_batch")),
             train_language=self.train_language or task.train_language,
             languages=list(self.languages) or list(task.languages),
         )
@@ -196,9 +177,15 @@ class TrainConfig:
             raise ConfigError(f"missing required option(s): {flags} (on the command line or in the YAML config)")
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints`` once per class (building the CLI parser asks for them hundreds of times)."""
+    return typing.get_type_hints(cls)
+
+
 def _nested(cls: type) -> dict[str, type]:
     """The fields of ``cls`` that hold a config of their own (name -> its class)."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls) if dataclasses.is_dataclass(hints[f.name])}
 
 
@@ -269,7 +256,7 @@ def make_config(cls: type = TrainConfig, yaml_path: str | Path | None = None,
 
 
 def _field_type(cls: type, name: str) -> Any:
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     if name in hints and name not in _nested(cls):
         return hints[name]
     for inner in _nested(cls).values():
@@ -365,11 +352,16 @@ def overrides_from_args(args: argparse.Namespace, cls: type = TrainConfig) -> di
         value = getattr(args, name)
         base = _base(_field_type(cls, name))
         if base is dict:
-            value = parse_files(value) if name == "files" else parse_key_values(value, f"--{name}")
+            flag = "--" + _option_field(cls, name).metadata.get("flag", name.replace("_", "-"))
+            value = parse_files(value) if name == "files" else parse_key_values(value, flag)
         elif base is list:
             value = [v.strip() for v in value.split(",") if v.strip()]
         out[name] = value
     return out
+
+
+def _option_field(cls: type, name: str) -> dataclasses.Field:
+    return next(f for f in option_fields(cls) if f.name == name)
 
 
 def parse_key_values(items: list[str], flag: str) -> dict[str, Any]:

@@ -34,6 +34,15 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        missing = getattr(exc, "name", None) or module
-        raise MissingExtraError(f"{purpose} needs {missing}, which is not installed: {install_hint(extra)} "
+        missing = getattr(exc, "name", None) or module  # the package itself, or one it needs (pkg_resources)
+        top = module.split(".")[0]
+        missing = top if missing.split(".")[0] == top else missing
+        raise MissingExtraError(f"{purpose}: {missing} is not installed; run {install_hint(extra)} "
                                 f"(or {install_hint('all')})") from None
+
+
+def pyplot(purpose: str) -> ModuleType:
+    """``matplotlib.pyplot`` on the file-only Agg backend (``xling[plots]``)."""
+    matplotlib = require("matplotlib", "plots", purpose)
+    matplotlib.use("Agg")
+    return importlib.import_module("matplotlib.pyplot")

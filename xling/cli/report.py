@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from xling.reporting.tables import render
     from xling.sweep.table import report_runs, selection_tables, sweep_baseline
 
+    for flag, target in (("--output", args.output), ("--plot", args.plot)):
+        if target:
+            check_writable(flag, Path(target))
     runs = report_runs(args.runs)
     baseline = args.baseline or (sweep_baseline(args.runs) if args.format != "csv" else None)
     if args.format == "html":
@@ -47,11 +50,24 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "markdown":
             for table in selection_tables(args.runs):  # sweeps with select: what was chosen and why
                 text += "\n" + table
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"report: {args.output}", file=sys.stderr)
-    else:
-        print(text, end="")
-    if args.plot:
-        print(f"plot: {plot_languages(runs, args.plot, args.metric)}")
+    try:
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+            print(f"report: {args.output}", file=sys.stderr)
+        else:
+            print(text, end="")
+        if args.plot:
+            print(f"plot: {plot_languages(runs, args.plot, args.metric)}")
+    except OSError as exc:
+        raise XlingError(f"cannot write {exc.filename or args.plot or args.output}: {exc.strerror or exc}") from None
     return 0
+
+
+def check_writable(flag: str, path: Path) -> None:
+    """An output path must be a file in an existing folder (checked before the work, not after)."""
+    from xling.errors import OutputError
+
+    if path.is_dir():
+        raise OutputError(f"{flag} {path} is a directory; give a file name")
+    if not path.parent.is_dir():
+        raise OutputError(f"{flag} {path}: the folder {path.parent} does not exist")

@@ -61,6 +61,8 @@ class LocalMatch:
 def find_local(task: Task, lang: str, split: str, data_dir: str | Path) -> tuple[LocalMatch | None, list[str]]:
     """The files for ``lang``/``split`` below ``data_dir`` (None if none), and what was tried."""
     root = Path(data_dir)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"--data-dir {root} is a file, not a directory")
     if not root.is_dir():
         raise MissingDataError(f"data directory {root} does not exist")
     tried: list[str] = []
@@ -119,8 +121,10 @@ def load_split(
         paths = [Path(p) for p in ([override] if isinstance(override, (str, Path)) else override)]
         for path in paths:
             tried.append(str(path))
-            if not path.is_file():
-                raise MissingDataError(f"file given for {split}-{lang} of {task.name} does not exist: {path}")
+            if path.is_dir():
+                raise ConfigError(f"--file {lang}:{split}={path}: {path} is a directory, not a data file")
+            if not path.is_file():  # whatever is named explicitly must exist: no fallback to another split
+                raise ConfigError(f"--file {lang}:{split}={path}: {path} does not exist")
         examples, labelled = _read_all(task, paths, lang)
         where = " + ".join(str(p.resolve()) for p in paths)
     use_local = source == "local" or (source == "auto" and (data_dir is not None or files))
@@ -170,9 +174,12 @@ def missing_message(task: Task, lang: str, split: str, tried: list[str], data_di
         total = f"{len(present)}{'+' if len(present) == 1000 else ''} files"
         shown = ", ".join(present[:8]) + (f", ... ({total})" if len(present) > 8 else "")
         lines.append(f"{root} holds: {shown or 'no files'}")
+    listing = f"xling tasks --include-tasks {task.origin} {task.name}" if task.origin else f"xling tasks {task.name}"
     lines.append(f"Name the file directly with --file {lang}:{split}=PATH (repeatable, PATH1+PATH2 concatenates; "
-                 "in YAML: files: {" + f"{lang}: {{{split}: PATH}}" + "}), or see `xling tasks " + task.name
-                 + "` for the layouts --data-dir may have.")
+                 "in YAML: files: {" + f"{lang}: {{{split}: PATH}}" + "}), or see `" + listing
+                 + "` for the layouts --data-dir may have."
+                 + (" Without a train split, train on dev: --train-split dev --selection-holdout N." if split == "train"
+                    else ""))
     return "\n".join(lines)
 
 

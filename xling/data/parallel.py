@@ -31,6 +31,7 @@ from xling.tasks.task import Task
 
 PROTOCOL = "docs/leakage.md"
 HOLDOUT_SEED = 1  # one held-out row set for every seed and every run of a task
+VERBS = {"train": "trained", "selection": "selected", "held_out": "held out"}
 
 
 def base_split(split: str) -> str:
@@ -148,7 +149,7 @@ def overlaps(task: Task, data: SplitData, used: Sequence[Used]) -> list[tuple[Us
 
 def leakage_error(task: Task, data: SplitData, hits: list[tuple[Used, int, str]], what: str = "scoring") -> LeakageError:
     used, count, by = max(hits, key=lambda h: h[1])
-    verb = {"train": "trained", "selection": "selected"}.get(used.role, used.role)
+    verb = VERBS.get(used.role, used.role)
     stage = f" in stage {used.stage}" if used.stage is not None else ""
     return LeakageError(
         f"{what} {data.describe()} of {task.name}: {count} of {len(data)} examples are parallel (by {by}) to "
@@ -257,7 +258,8 @@ def recorded_uses(task: Task, records: Sequence[dict[str, Any]], load: Any) -> l
         picked = [data.examples[position[r]] for r in use.rows if r in position]
         if missing or (use.sha256 and content_hash(picked) != use.sha256):
             raise DataError(f"{split}-{use.lang} of {task.name} ({use.source}) is not the data the run "
-                            f"{use.role} on (rows or content hash differ); cannot check for parallel examples")
+                            f"{VERBS.get(use.role, use.role)} on (rows or content hash differ); cannot check for "
+                            "parallel examples")
         use.ids = [str(getattr(e, "id", "")) for e in picked]
     return uses
 

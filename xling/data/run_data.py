@@ -124,7 +124,7 @@ def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | Non
     """The labelled split to score ``lang`` on; falls back (with a note) when the wanted one is unusable."""
     split = split or cfg.eval_split
     max_examples = (max_examples or None) if max_examples is not None else cfg.max_eval_examples  # 0: every example
-    try:
+    try:  # (a file named with --file that is missing is a ConfigError: never a fallback)
         data = _load(task, lang, split, cfg, max_examples)
         if data.labelled:
             return data, None
@@ -132,7 +132,7 @@ def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | Non
     except MissingDataError as exc:
         problem, error = f"{split}-{lang} was not found", exc
     fallback = cfg.fallback_split
-    if fallback and fallback != split:
+    if fallback and fallback != split:  # XTREME's unlabelled test sets, as documented
         try:
             data = _load(task, lang, fallback, cfg, max_examples)
         except MissingDataError:
@@ -188,15 +188,26 @@ def load_targets(task: Task, cfg: TrainConfig, training: TrainingData | None = N
     for lang, data in list(targets.items()):
         hits = [h for h in overlaps(task, data, uses) if h[0].role != "held_out"]
         if hits and lang in source_langs and all(h[0].lang == lang for h in hits):
-            warnings.append(f"{data.describe()} is the training/selection data; {lang} is not scored")
-            del targets[lang]
-            notes.pop(lang, None)
+            if any(h[0].role == "train" for h in hits):
+                warnings.append(f"{data.describe()} is the training/selection data; {lang} is not scored")
+                del targets[lang]
+                notes.pop(lang, None)
+            else:  # the source language's own selection set: scored, as before, and marked
+                note = f"{hits[0][1]} of its {len(data)} examples are the selection set (an in-language score)"
+                notes[lang] = "; ".join(filter(None, (notes.get(lang), note)))
         elif hits:
             raise leakage_error(task, data, hits)
     if missing and cfg.missing_languages == "error":
         raise MissingDataError(f"no evaluation data for {', '.join(missing)} of {task.name} "
                                "(choose with --languages, or pass --missing-languages skip). "
                                + next(iter(missing.values())))
+    if task.labels and not training:  # (a training run warns of every label its training data never had)
+        kind = get_kind(task.kind)
+        for lang, data in targets.items():
+            outside = kind.labels_in(data.examples) - set(task.labels)
+            if outside:
+                warnings.append(f"{data.describe()} has labels outside {task.name}'s label set "
+                                f"{list(task.labels)}: {sorted(outside)} (they can only be predicted wrongly)")
     if training and task.labels:
         kind = get_kind(task.kind)
         seen = kind.labels_in(training.train.examples)
@@ -260,6 +271,11 @@ def recorded_data(task: Task, cfg: TrainConfig, records: list[dict] | None, run:
         return []
 
     def load(task: Task, lang: str, split: str, source: str) -> SplitData:
-        return _load(task, lang, split, cfg)
+        try:
+            return _load(task, lang, split, cfg)
+        except MissingDataError as exc:
+            raise DataError(f"{run}: checking for examples parallel to what the run trained or selected on needs "
+                            f"{split}-{lang} of {task.name} as it read it ({source}); it is not found now: "
+                            f"{str(exc).splitlines()[0]}") from None
 
     return recorded_uses(task, records, load)

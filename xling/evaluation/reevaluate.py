@@ -122,7 +122,8 @@ def evaluate_run(run_dir: str | Path, overrides: dict[str, Any], output: str | P
         model.to("cuda")
     previous = Results.load(run_dir) if (run_dir / "results.json").exists() else None
     recorded: list[str] = []
-    used = recorded_data(task, TrainConfig(**trained_config), previous.data if previous else None, str(run_dir), recorded)
+    used = recorded_data(task, TrainConfig(**trained_config), previous.data if previous else None, str(run_dir),
+                         recorded)
     targets, notes, warnings = load_targets(task, cfg, used=used)
     warnings = recorded + warnings
     staging = predictions.with_name(predictions.name + ".tmp")

@@ -54,6 +54,7 @@ class Kind:
     padded_keys: Mapping[str, int | None] = {}
     stacked_keys: frozenset[str] = frozenset()
     label_keys: frozenset[str] = frozenset({"labels"})
+    in_batch_loss: bool = False  # the loss compares the examples of a batch (no micro-batches)
     selects_rows: bool = False  # read() can keep one split's rows of a file holding all (row_filter)
     needs_labels: bool = False  # a task of this kind declares its closed label set
     task_options: frozenset[str] = frozenset({"epochs", "lang3"})  # keys a task's ``options`` may set
@@ -113,6 +114,22 @@ class Kind:
 
     def score(self, task: Task, predictions: Sequence[Any], references: Sequence[Any], lang: str) -> dict[str, float]:
         return METRICS.get(task.metric).compute(predictions, references)
+
+    def degenerate(self, task: Task, predictions: Sequence[Any], references: Sequence[Any]) -> str | None:
+        """What makes these predictions those of a degenerate model, or None (default: one class for all).
+
+        Only predictions that are single values (labels, choices, answer strings) are checked here;
+        a kind whose predictions are sequences says for itself (tagging: no entities, one tag).
+        """
+        if len(predictions) < 2 or not all(isinstance(p, (str, int)) for p in predictions):
+            return None
+        gold = {repr(r) for r in references if r is not None}  # QA: each question's answer list
+        distinct = set(predictions)
+        if len(distinct) == 1 and len(gold) > 1:
+            value = next(iter(distinct))
+            what = "an empty answer" if value == "" else f"the class {value!r}"
+            return f"predicts {what} for all {len(predictions)} examples (the gold data has {len(gold)} different)"
+        return None
 
     def prediction_record(self, example: Any, prediction: Any, reference: Any) -> dict[str, Any]:
         """One line of ``predictions/{lang}.jsonl``."""

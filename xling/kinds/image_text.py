@@ -117,6 +117,7 @@ class ImageText(Kind):
     task_options = Kind.task_options | {"image_dim", "image_features"}
     example_type = ImageTextExample
     stacked_keys = frozenset({IMAGE_KEY})
+    in_batch_loss = True  # contrastive: the other captions of the batch are the negatives
 
     def is_labelled(self, example: ImageTextExample) -> bool:
         return example.image_id is not None or example.image is not None

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from xling.data.files import check_labelled, open_text
+from xling.data.files import check_labelled, read_text
 from xling.errors import ConfigError, DataError
 from xling.kinds.base import KINDS, Kind
 from xling.metrics import METRICS
@@ -51,13 +51,22 @@ class QAExample:
 
 def read_squad(path: str | Path) -> tuple[list[QAExample], bool]:
     """SQuAD v1.1-format JSON (XQuAD, MLQA, TyDiQA-GoldP): ``data/paragraphs/qas``."""
-    with open_text(path) as handle:
-        try:
-            payload = json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    try:
+        payload = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     if not isinstance(payload, dict) or "data" not in payload:
         raise DataError(f"{path}: expected SQuAD-format JSON with a top-level 'data' list")
+    try:
+        examples = _squad_examples(payload)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DataError(f"{path}: not SQuAD-format JSON ({type(exc).__name__}: {exc}); expected "
+                        "data/paragraphs/context and qas with id, question, answers") from None
+    labelled = check_labelled(path, [bool(e.answers) for e in examples], [(f"question {e.id}", e) for e in examples])
+    return examples, labelled
+
+
+def _squad_examples(payload: dict[str, Any]) -> list[QAExample]:
     examples = []
     for article in payload["data"]:
         for paragraph in article.get("paragraphs", []):
@@ -67,8 +76,7 @@ def read_squad(path: str | Path) -> tuple[list[QAExample], bool]:
                 answers = [{"text": a["text"], "answer_start": int(a["answer_start"])} for a in qa.get("answers", [])
                            if a.get("text", "").strip()]
                 examples.append(QAExample(str(qa["id"]), qa["question"], context, answers, article.get("title", "")))
-    labelled = check_labelled(path, [bool(e.answers) for e in examples], [(f"question {e.id}", e) for e in examples])
-    return examples, labelled
+    return examples
 
 
 def option(task: Task, name: str) -> int:

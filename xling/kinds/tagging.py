@@ -38,8 +38,13 @@ def read_tags(path: str | Path, *, tag_column: str = "upos", lang: str | None = 
     """
     sentences: list[list[tuple[int, list[str]]]] = [[]]
     conllu = False
-    for number, line in read_lines(path):
+    lines = list(read_lines(path))
+    tabbed = any("\t" in line for _, line in lines)  # a tab-separated file splits on tabs only
+    for number, line in lines:
         if not line.strip():
+            if "\t" in line:
+                raise DataError(f"{path}:{number}: the line holds only a tab (an empty token); sentences are "
+                                "separated by empty lines")
             if sentences[-1]:
                 sentences.append([])
             continue
@@ -47,7 +52,7 @@ def read_tags(path: str | Path, *, tag_column: str = "upos", lang: str | None = 
         if line.startswith("#") and (conllu or (not sentences[-1] and "\t" not in line)):
             conllu = True
             continue
-        fields = line.split("\t") if "\t" in line else line.split()
+        fields = line.split("\t") if tabbed else line.split()
         if len(fields) == 10:
             conllu = True
         sentences[-1].append((number, fields))
@@ -56,7 +61,7 @@ def read_tags(path: str | Path, *, tag_column: str = "upos", lang: str | None = 
         return [], False
     if conllu:
         return _from_conllu(path, sentences, tag_column), True
-    return _from_columns(path, sentences, lang)
+    return _from_columns(path, sentences, lang, tabbed)
 
 
 def _from_conllu(path, sentences, tag_column: str) -> list[TagExample]:
@@ -75,12 +80,34 @@ def _from_conllu(path, sentences, tag_column: str) -> list[TagExample]:
     return examples
 
 
-def _from_columns(path, sentences, lang: str | None) -> tuple[list[TagExample], bool]:
+def _index_column(path, rows: list[tuple[int, list[str]]]) -> int:
+    """1 if the first column is a word index (on most lines; then it must be on every one), else 0."""
+    indexed = [len(f) >= 3 and f[0].strip().isdigit() for _, f in rows]
+    if sum(indexed) <= len(rows) / 2:
+        return 0
+    if not all(indexed):
+        number, fields = rows[indexed.index(False)]
+        raise DataError(f"{path}:{number}: {fields[0]!r} is not a word index, but the first column of the "
+                        "other lines is one")
+    return 1
+
+
+def _from_columns(path, sentences, lang: str | None, tabbed: bool = True) -> tuple[list[TagExample], bool]:
     rows = [(number, fields) for sentence in sentences for number, fields in sentence]
-    start = 1 if all(len(f) >= 3 and f[0].isdigit() for _, f in rows) else 0
+    if tabbed:
+        for number, fields in rows:
+            if len(fields) == 1 and len(fields[0].split()) > 1:
+                raise DataError(f"{path}:{number}: the columns of this line are separated by spaces, but the file "
+                                "separates them with tabs")
+    start = _index_column(path, rows)
     labelled = check_labelled(
         path, [len(f) - start >= 2 and bool(f[-1].strip()) for _, f in rows], rows
     )
+    width = len(rows[0][1])
+    for number, fields in rows:
+        if len(fields) != width:
+            raise DataError(f"{path}:{number}: {len(fields)} columns, but line {rows[0][0]} has {width}; every "
+                            "line of a column file must have the same number of columns")
     examples = []
     for sentence in sentences:
         tokens = [fields[start] for _, fields in sentence]
@@ -178,6 +205,22 @@ class Tagging(Kind):
 
     def references(self, task: Task, examples: Sequence[TagExample]) -> list[list[str] | None]:
         return [e.tags for e in examples]
+
+    def degenerate(self, task: Task, predictions, references) -> str | None:
+        """No entity predicted where the gold data has some (IOB tag sets), or one tag for every word."""
+        predicted = [tag for sentence in predictions for tag in sentence]
+        gold = [tag for sentence in references if sentence for tag in sentence]
+        if not predicted or not gold:
+            return None
+        if "O" in (task.labels or ()):
+            gold_entities = sum(1 for tag in gold if tag.startswith("B-"))
+            if gold_entities and all(tag == "O" for tag in predicted):
+                return (f"predicts no entity in {len(predictions)} sentences (every word O; the gold data has "
+                        f"{gold_entities} entities)")
+            return None
+        if len(set(predicted)) == 1 and len(set(gold)) > 1:
+            return f"predicts the tag {predicted[0]!r} for all {len(predicted)} words"
+        return None
 
     def prediction_record(self, example: TagExample, prediction, reference) -> dict[str, Any]:
         return {"id": example.id, "tokens": example.tokens, "prediction": prediction, "gold": reference}

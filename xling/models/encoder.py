@@ -46,6 +46,17 @@ def check_model_source(name_or_path: str) -> None:
         raise ConfigError(f"model path {name_or_path} does not exist ({HUB_HINT})")
 
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "spiece.model",
+                   "sentencepiece.bpe.model", "tokenizer.model")
+
+
+def check_tokenizer_source(name_or_path: str) -> None:
+    """A local checkpoint folder must hold tokenizer files (else transformers may pick some other tokenizer)."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir() and not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ConfigError(f"model folder {name_or_path} has no tokenizer files (one of {', '.join(TOKENIZER_FILES)})")
+
+
 @contextmanager
 def loading(name_or_path: str, what: str = "model") -> Iterator[None]:
     """Turn a failure to load a checkpoint (missing, truncated or random weights, no hub) into one line."""
@@ -113,6 +124,12 @@ class Encoder(nn.Module):
 
     def freeze_embeddings(self) -> None:
         self.model.get_input_embeddings().weight.requires_grad_(False)
+
+    def gradient_checkpointing(self) -> None:
+        """Recompute each layer's activations in the backward pass (non-reentrant: frozen embeddings work)."""
+        if not getattr(self.model, "supports_gradient_checkpointing", False):
+            raise ConfigError(f"{type(self.model).__name__} does not support gradient checkpointing")
+        self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -136,7 +136,7 @@ def load_model(directory: str | Path) -> XlingModel:
     directory = Path(directory)
     if not (directory / SPEC_FILE).exists():
         raise ConfigError(f"{directory} is not a saved xling model (no {SPEC_FILE})")
-    with loading(str(directory), "saved model"):
+    with loading(str(directory / SPEC_FILE), "model description"):
         spec = ModelSpec.from_dict(json.loads((directory / SPEC_FILE).read_text(encoding="utf-8")))
     model = build_model(spec, Encoder.from_pretrained(str(directory / "encoder")))
     with loading(str(directory / WEIGHTS_FILE), "weights"):

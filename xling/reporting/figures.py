@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from xling.errors import XlingError
-from xling.reporting.tables import AVERAGE_ROWS, Group, experiment_key, mean_std
+from xling.reporting.tables import AVERAGE_ROWS, Group, evaluation_key, experiment_key, mean_std
 from xling.reporting.gains import Comparison
 
 DPI = 100
@@ -23,14 +22,9 @@ FUSION_KEYS = ("fusion", "fusion_layer", "fusion_options")
 
 
 def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        raise XlingError('figures need matplotlib: pip install "xling[plots]" (or pip install matplotlib)') from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from xling.extras import pyplot
 
-    return plt
+    return pyplot("the HTML report's figures")
 
 
 def _png(fig: Any) -> bytes:
@@ -104,7 +98,9 @@ class Sweep:
 
 
 def _config(group: Group, drop: Sequence[str]) -> tuple:
-    return tuple((k, v) for k, v in experiment_key(group.runs[0]) if k not in drop)
+    """The column's config without ``drop``, and its evaluation data (a family is scored on one data set)."""
+    run = group.runs[0]
+    return tuple((k, v) for k, v in experiment_key(run) if k not in drop) + (("evaluation", evaluation_key(run)),)
 
 
 def _layer(group: Group) -> int | None:

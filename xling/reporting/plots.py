@@ -15,11 +15,11 @@ def plot_languages(runs: Sequence[Results], path: str | Path, metric: str | None
     Markers rather than bars, so the axis can span only the scores (differences of a point or two stay
     visible) without the truncated-bar distortion; the legend sits below the axes, where long labels fit.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    from xling.extras import pyplot
+
+    plt = pyplot("xling report --plot")
 
     check_metric(runs, metric)
     groups = group_runs(runs, metric)

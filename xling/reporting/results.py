@@ -92,8 +92,15 @@ class Results:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Results":
+        if not isinstance(data, dict):
+            raise XlingError(f"not an xling results file (a JSON {type(data).__name__}, not an object)")
         if not str(data.get("schema", "")).startswith("xling.results/"):
             raise XlingError("not an xling results file (no 'schema': 'xling.results/...')")
+        if data["schema"] != SCHEMA:
+            raise XlingError(f"schema {data['schema']!r} is not one this xling ({__version__}) reads ({SCHEMA}); "
+                             "read it with the xling version that wrote it")
+        if not isinstance(data.get("languages"), dict):
+            raise XlingError("'languages' must map each language to its scores")
         data = dict(data)
         data["languages"] = {k: LanguageScore(**v) for k, v in data["languages"].items()}
         known = set(cls.__dataclass_fields__)
@@ -108,8 +115,10 @@ class Results:
             raise XlingError(f"no results file at {path}")
         try:
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (json.JSONDecodeError, TypeError, KeyError) as exc:
-            raise XlingError(f"{path}: unreadable results file ({exc})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, KeyError, AttributeError) as exc:
+            raise XlingError(f"{path}: unreadable results file ({type(exc).__name__}: {exc})") from None
+        except XlingError as exc:
+            raise XlingError(f"{path}: {exc}") from None
 
     @property
     def primary_metric(self) -> str:

@@ -22,7 +22,8 @@ from xling.errors import XlingError
 from xling.reporting.results import RESULTS_FILE, Results, averages
 
 # Config keys that do not make two runs different experiments.
-NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size", "eval_tokens", "fused_optimizer",
+NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size",
+                  "eval_tokens", "fused_optimizer", "max_tokens_per_batch", "gradient_checkpointing", "compile",
                   "checkpoint_every", "checkpoint_minutes", "save_model", "save_predictions", "oracle_selection",
                   "max_oracle_examples", "languages", "data_dir", "files", "report_to", "logging_steps"}
 AVERAGE_ROWS = ("avg", "avg zero-shot")
@@ -38,7 +39,9 @@ def find_results(paths: Sequence[str | Path]) -> list[Path]:
         elif (path / RESULTS_FILE).is_file():
             found.append(path / RESULTS_FILE)
         elif path.is_dir():
-            nested = sorted(path.rglob(RESULTS_FILE))
+            # not below hidden folders: .xling-previous/ holds a run that --overwrite replaces
+            nested = sorted(p for p in path.rglob(RESULTS_FILE)
+                            if not any(part.startswith(".") for part in p.relative_to(path).parts[:-1]))
             if not nested:
                 raise XlingError(f"no {RESULTS_FILE} in {path} or below")
             found += nested

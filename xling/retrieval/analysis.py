@@ -169,11 +169,9 @@ PLOTS = {
 
 def save_analysis(analysis: LayerAnalysis, directory: str | Path) -> dict[str, Path]:
     """``layers.json`` and one PNG per measure (layer on x, a line per language, the mean in bold)."""
-    import matplotlib
+    from xling.extras import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot("layer-analysis plots")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     written = {"json": directory / "layers.json"}

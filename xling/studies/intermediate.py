@@ -195,11 +195,9 @@ def diversity_table(runs: Sequence[PlannedRun], results: Sequence[Results], digi
 
 def diversity_plot(runs: Sequence[PlannedRun], results: Sequence[Results], path: Path) -> Path:
     """Target zero-shot average against the number of intermediate tasks: every run, and mean ± std."""
-    import matplotlib
+    from xling.extras import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot("the diversity plot")
     points = [(run.info["size"], r.averages["zero_shot"]) for run, r in zip(runs, results)
               if r.averages.get("zero_shot") is not None]
     sizes = sorted({k for k, _ in points})

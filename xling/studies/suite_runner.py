@@ -16,7 +16,7 @@ see its README for what exists and why):
 | task | ``--data-dir`` | English training data | selection | scored on |
 |---|---|---|---|---|
 | xnli | ``xnli`` | SICK, all 9,840 pairs (``--file en:train=sick/SICK.txt.gz``; MultiNLI is not here) | XNLI en dev | test (gold labels from ``test-labels.tsv``) |
-| pawsx | ``pawsx`` | PAWS-X en dev minus 500 (``--train-split dev --selection-holdout 500``; PAWS-Wiki train is not here) | the 500 held out | test of **de, zh only**: the only labelled tests; the other languages' dev sets are translations of the training data |
+| pawsx | ``pawsx`` | PAWS-X en dev minus 500 (``--train-split dev --selection-holdout 500``; PAWS-Wiki train is not here) | the 500 held out | test of **de, zh only**: the only labelled tests; the other languages' dev sets are translations of the training data (so no oracle either) |
 | udpos | ``udpos_xtreme`` | ``train-en`` (21,252 sentences) | ``dev-en`` | test (dev where a language has no test) |
 | panx | ``wikiann`` | ``rahimi_babelscape/en/train`` (20,000) | en val | test for de en es nl pl ru, dev for the others |
 | xcopa | ``xcopa`` | COPA-en train (400; SocialIQa is not here) | COPA-en val (100) | test (500 per language) |

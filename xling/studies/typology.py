@@ -75,13 +75,14 @@ def _l2v() -> ModuleType:
     if spec is not None and spec.submodule_search_locations is None and spec.origin:
         shadow_dir = os.path.realpath(os.path.dirname(spec.origin))
         sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != shadow_dir]
+    from xling.extras import require
+
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*pkg_resources.*")
-            import lang2vec.lang2vec as l2v
+            return require("lang2vec.lang2vec", "typology", "URIEL typological distances")
     finally:
         sys.path[:] = saved
-    return l2v
 
 
 @functools.lru_cache(maxsize=1)
@@ -258,9 +259,15 @@ def distance_to_set(
     return min(dists) if reduce == "min" else float(np.mean(dists))
 
 
+def _stats() -> ModuleType:
+    from xling.extras import require
+
+    return require("scipy.stats", "typology", "gain-distance correlations")
+
+
 def partial_pearson(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[float, float]:
     """Pearson r of ``x`` and ``y`` after regressing both linearly on ``z``, and its two-sided p (n − 3 df)."""
-    from scipy import stats
+    stats = _stats()
 
     design = np.column_stack([np.ones_like(z), z])
     rx = x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
@@ -284,7 +291,7 @@ def correlate(gains: Mapping[str, float], distances: Mapping[str, float],
     to gain less (regression to the mean, and less headroom), and when distance to English tracks the
     baseline, a raw gain-distance correlation can be nothing but that.
     """
-    from scipy import stats
+    stats = _stats()
 
     langs = [g for g in gains if g in distances and np.isfinite([gains[g], distances[g]]).all()
              and (control is None or (g in control and np.isfinite(control[g])))]

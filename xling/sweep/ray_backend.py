@@ -15,17 +15,14 @@ import logging
 import os
 from typing import Any
 
-from xling.errors import ConfigError
 from xling.sweep.spec import Resources
 from xling.sweep.worker import Job, Outcome, execute
 
 
 def _ray():
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("--backend ray needs Ray: pip install 'xling[ray]' (or pip install ray)") from None
-    return ray
+    from xling.extras import require
+
+    return require("ray", "ray", "xling sweep --backend ray")
 
 
 def run_task(job: Job, env: dict[str, str]) -> Outcome:

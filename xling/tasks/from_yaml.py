@@ -19,9 +19,10 @@ from xling.tasks.task import HubSource, LocalPattern, Task
 
 SUFFIXES = (".yaml", ".yml")
 REQUIRED = ("name", "kind", "languages", "metric")
-TEXT_KEYS = ("description", "train_language", "train_split", "dev_split", "test_split", "version", "reference")
+TEXT_KEYS = ("description", "train_language", "version", "reference")
 TASK_KEYS = ("name", "kind", "description", "languages", "labels", "metric", "local", "hub", "train_language",
-             "train_split", "dev_split", "test_split", "max_seq_length", "version", "reference", "options")
+             "max_seq_length", "version", "reference", "options")
+RUN_SPLITS = {"train_split": "--train-split", "dev_split": "--dev-split", "test_split": "--eval-split"}
 LOCAL_KEYS = ("pattern", "merge", "label_file", "splits", "split_column", "split_values")
 HUB_KEYS = ("path", "config", "splits", "fields", "languages", "lang_names", "language_column", "label_map")
 PLACEHOLDERS = ("lang", "split", "lang3")
@@ -157,11 +158,16 @@ class _Checker:
         from xling.kinds import KINDS, get_kind
         from xling.metrics import METRICS
 
+        for key, flag in RUN_SPLITS.items():
+            if key in data:
+                raise self.fail(key, f"a run chooses its splits, not the task: use {flag} (a YAML config key, "
+                                     "or a pipeline's task_defaults); the task's layouts name every split")
         self.keys(data, TASK_KEYS, "")
         missing = [key for key in REQUIRED if data.get(key) in (None, "", [])]
         if missing:
+            optional = ", ".join(k for k in TASK_KEYS if k not in REQUIRED)
             raise TaskFileError(f"{self.path}: missing key(s) {', '.join(map(repr, missing))}; a task file needs "
-                                f"{', '.join(REQUIRED)} (and may set {', '.join(k for k in TASK_KEYS if k not in REQUIRED)})")
+                                f"{', '.join(REQUIRED)} (and may set {optional})")
         name = self.text("name", data["name"])
         if not NAME.match(name):
             raise self.fail("name", f"{name!r} is not a task name; allowed: letters, digits, '_', '-', '.' "

@@ -8,7 +8,6 @@ differs between tasks lives in the features and the heads, not here.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import signal
@@ -31,6 +30,7 @@ from xling.models.build import resolve_mixed_precision
 from xling.training.averaging import drop_snapshots, load_average, save_snapshot
 from xling.training.best import BEST_FILE, check_best, drop_previous, load_best, version_of, write_best
 from xling.training.checkpoint import CHECKPOINT_DIR, resume_checkpoint, save_checkpoint
+from xling.training.micro import forward_backward
 
 __all__ = ["BEST_FILE", "CHECKPOINT_DIR", "Hooks", "LoopState", "RunInterrupted", "build_optimizer",
            "build_schedule", "count_steps", "train_loop"]
@@ -51,6 +51,7 @@ class LoopState:
     train_tokens: int = 0
     train_examples: int = 0
     train_seconds: float = 0.0
+    selection_seconds: float = 0.0  # evaluating for selection and saving the best (not in train_seconds)
     loss_sum: float = 0.0  # loss terms (tokens, examples) since the last evaluation point, all processes
     loss_count: float = 0
     loss_ema: float | None = None
@@ -203,6 +204,7 @@ def train_loop(
     kill_after, kill_signal = _test_kill()
 
     def select() -> None:
+        began = time.perf_counter()
         sync_buffers(model)  # batch-norm statistics: the main process's, as in the checkpoint
         score, details = hooks.evaluate(state.step)
         loss_sum, loss_count = sum_over_processes(state.loss_sum, state.loss_count)
@@ -216,6 +218,7 @@ def train_loop(
             save_best(accelerator, model, run_dir, state.best_version, committed[0])
         if cfg.average_checkpoints:
             save_snapshot(accelerator, model, run_dir, [h["step"] for h in state.history], cfg.average_checkpoints)
+        state.selection_seconds += time.perf_counter() - began
         hooks.on_log(record)
 
     bar = tqdm(total=total_steps, initial=state.step, desc="train", unit="step", dynamic_ncols=True,
@@ -238,13 +241,12 @@ def train_loop(
                 step_weight = sum(shares[i].batch_weight for i in group)
                 scale = share.weight / step_weight * world if step_weight else 0.0
                 inputs = {k: v.to(accelerator.device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
-                with contextlib.nullcontext() if last else accelerator.no_sync(model):
-                    output = model(**inputs, task=batch["task"][0])
-                    accelerator.backward(output.loss * scale)
+                batch_loss = forward_backward(model, inputs, batch["task"][0], accelerator, cfg.max_tokens_per_batch,
+                                              scale=scale, sync=last)
                 state.batch_in_epoch += 1
                 state.train_tokens += share.tokens
                 state.train_examples += share.examples
-                loss = float(output.loss.detach())
+                loss = float(batch_loss)
                 state.loss_ema = loss if state.loss_ema is None else 0.98 * state.loss_ema + 0.02 * loss
                 state.loss_sum += loss * share.weight
                 state.loss_count += share.weight
@@ -257,8 +259,8 @@ def train_loop(
                 scheduler.step()
                 optimizer.zero_grad()
                 state.step += 1
-                if kill_after and state.step == kill_after:
-                    os.kill(os.getpid(), kill_signal)
+                if kill_after and state.step == kill_after and kill_signal != signal.SIGKILL:
+                    os.kill(os.getpid(), kill_signal)  # a stop request: handled below like a real one
                 hooks.on_step(state, scheduler.get_last_lr()[0], grad_norm)
                 elapsed = state.train_seconds + time.perf_counter() - started
                 bar.update(1)
@@ -274,6 +276,8 @@ def train_loop(
                     state.train_seconds += time.perf_counter() - started
                     checkpoint_now()
                     started, last_checkpoint = time.perf_counter(), time.monotonic()
+                if kill_after and state.step == kill_after and kill_signal == signal.SIGKILL:
+                    os.kill(os.getpid(), kill_signal)  # kill -9 right after any checkpoint of this step
                 if stopping:
                     bar.close()
                     raise RunInterrupted(f"stopped at step {state.step}/{total_steps}; checkpoint saved in "

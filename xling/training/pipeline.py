@@ -34,12 +34,12 @@ from xling.distributed import check_batch_split, is_main, main_context, on_main,
 from xling.errors import ConfigError, MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
 from xling.models import XlingModel, build_fusion
-from xling.models.build import build_run_model, device_of, head_spec, load_tokenizer
+from xling.models.build import build_run_model, check_sequence_length, device_of, head_spec, load_tokenizer
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
 from xling.training.pipeline_config import PipelineConfig, Stage, describe, stage_specs
 from xling.training.rundir import finish_run, run_directory
-from xling.training.stage import StageTask, train_tasks
+from xling.training.stage import StageTask, stage_warnings, train_tasks
 from xling.training.trackers import Tracking, check_trackers, start_tracking
 
 log = logging.getLogger("xling")
@@ -151,6 +151,9 @@ def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
     on_main(lambda: save_yaml(cfg, out / PIPELINE_FILE))
     set_seed(shared.seed)
     tokenizer = load_tokenizer(shared.model)
+    for stage in stages:
+        for task_cfg in stage.configs:
+            check_sequence_length(tokenizer, task_cfg.max_seq_length, shared.model)
     data = [[load_training(task, task_cfg) for task, task_cfg in zip(s.tasks, s.configs)] for s in stages]
     for stage, stage_data in zip(stages, data):
         for training in stage_data:
@@ -185,7 +188,8 @@ def _run(cfg: PipelineConfig, stages: list[Stage], out: Path) -> Results:
         rss_after_train = peak_rss_mb()
         scores, eval_timings = evaluate_targets(model, tokenizer, task, target_cfg, targets, notes, out / "predictions")
         final_cfg = target_cfg.replace(output_dir=str(out))  # model, fusion and seed are the pipeline's
-        results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records, warnings=warnings,
+        results = run_results(task, final_cfg, model, scores, training.train.lang, stages=records,
+                              warnings=warnings + stage_warnings(records),
                               run_dir=str(out), config={**final_cfg.to_dict(), "intermediate": describe(stages)},
                               timings={**train_timings(records), **eval_timings, "peak_rss_mb_train": rss_after_train},
                               data=[use for stage_data in data for t in stage_data for use in

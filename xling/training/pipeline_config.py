@@ -25,7 +25,8 @@ from xling.tasks.task import Task
 STAGE_SETTINGS = ("task", "tasks", "name", "sampler", "temperature", "carry_fusion")
 # Options only the pipeline as a whole can set (one model, one run directory, one seed).
 TOP_LEVEL_ONLY = frozenset({"model", "output_dir", "resume", "overwrite", "quiet", "num_workers", "seed", "fusion",
-                            "fusion_layer", "fusion_options", "freeze_embeddings", "mixed_precision", "save_model"})
+                            "fusion_layer", "fusion_options", "freeze_embeddings", "mixed_precision", "save_model",
+                            "include_tasks", "report_to", "logging_steps"})
 # Options each task of a multi-task stage may set for itself (its data); the rest is the stage's.
 TASK_OPTIONS = frozenset({"data_dir", "files", "source", "image_features", "train_language", "train_languages",
                           "train_split", "dev_split", "selection_holdout", "parallel_holdout", "max_train_examples",

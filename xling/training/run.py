@@ -13,11 +13,11 @@ from xling.data.run_data import load_oracle_sets, load_targets, load_training, r
 from xling.distributed import check_batch_split, main_context, on_main, start_processes
 from xling.errors import MissingDataError
 from xling.evaluation.evaluator import evaluate_targets
-from xling.models.build import build_run_model, head_spec, load_tokenizer
+from xling.models.build import build_run_model, check_sequence_length, head_spec, load_tokenizer
 from xling.models.encoder import check_model_source
 from xling.reporting.results import Results, peak_rss_mb, run_results
 from xling.training.rundir import finish_run, run_directory
-from xling.training.stage import train_stage
+from xling.training.stage import stage_warnings, train_stage
 from xling.training.trackers import check_trackers, start_tracking
 
 
@@ -41,6 +41,7 @@ def _train(task, cfg: TrainConfig, run_dir) -> Results:
     on_main(lambda: save_yaml(cfg, run_dir / "config.yaml"))
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(cfg.model)
+    check_sequence_length(tokenizer, cfg.max_seq_length, cfg.model)
     training = load_training(task, cfg)
     targets, notes, warnings = load_targets(task, cfg, training)
     if not targets:
@@ -51,7 +52,8 @@ def _train(task, cfg: TrainConfig, run_dir) -> Results:
         stage = train_stage(model, tokenizer, task, cfg, run_dir, training, oracle_sets, tracking)
         rss_after_train = peak_rss_mb()
         scores, eval_timings = evaluate_targets(model, tokenizer, task, cfg, targets, notes, run_dir / "predictions")
-        results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage], warnings=warnings,
+        results = run_results(task, cfg, model, scores, training.train.lang, stages=[stage],
+                              warnings=warnings + stage_warnings([stage]),
                               run_dir=str(run_dir), timings={**stage["timings"], **eval_timings,
                                                              "peak_rss_mb_train": rss_after_train},
                               data=[use.record() for use in training.uses()])

@@ -23,7 +23,7 @@ from xling.models import XlingModel, save_model
 from xling.reporting.results import Results
 from xling.training.best import PREVIOUS_BEST
 from xling.training.checkpoint import CANDIDATES as CHECKPOINTS
-from xling.training.loop import BEST_FILE, CHECKPOINT_DIR
+from xling.training.loop import BEST_FILE, CHECKPOINT_DIR, RunInterrupted
 
 log = logging.getLogger("xling")
 
@@ -185,7 +185,11 @@ def run_directory(cfg: TrainConfig, config_file: str = "config.yaml",
     except BaseException as exc:
         for name in PARTIAL:
             _remove(out / name)
-        if _resumable(out):
+        replacement = output_error(exc, out)
+        interrupted = not isinstance(exc, Exception) or isinstance(exc, RunInterrupted)
+        # what a run can continue from stays: an interrupted run, a failure after a checkpoint (not a full
+        # disk: what the run wrote goes, to free the space), and a resumed run's earlier work
+        if _resumable(out) and (cfg.resume or interrupted or replacement is None):
             if previous is not None:
                 log.warning("the run that --overwrite replaces is kept in %s until this run finishes", previous)
         else:
@@ -196,7 +200,6 @@ def run_directory(cfg: TrainConfig, config_file: str = "config.yaml",
         lock.release()
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
-        replacement = output_error(exc, out)
         if replacement is not None:
             raise replacement from None
         raise

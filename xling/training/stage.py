@@ -19,10 +19,12 @@ from xling.config import TrainConfig
 from xling.data.examples import SplitData
 from xling.data.features import LengthGroupedBatches, feature_length
 from xling.data.run_data import TrainingData
+from xling.errors import ConfigError
 from xling.evaluation.evaluator import evaluate_split
 from xling.kinds import collator_for, get_kind
 from xling.models import XlingModel
 from xling.models.build import device_of, resolve_mixed_precision
+from xling.reporting.results import LanguageScore
 from xling.tasks.task import Task
 from xling.training.loop import Hooks, LoopState, count_steps, train_loop
 from xling.training.trackers import Tracking
@@ -59,6 +61,10 @@ def train_tasks(model: XlingModel, tokenizer: Any, parts: list[StageTask], cfg: 
     gets length-grouped batches). ``oracle_sets`` belong to the first task. ``tracking`` (``--report-to``)
     receives the loop's steps and evaluation points.
     """
+    split = [p.task.name for p in parts if get_kind(p.task.kind).in_batch_loss]
+    if cfg.max_tokens_per_batch and split:
+        raise ConfigError(f"{', '.join(split)}: the loss compares the examples of a batch, so a batch cannot be "
+                          "split into micro-batches; leave --max-tokens-per-batch unset")
     features, lengths = featurize_parts(parts, tokenizer)
     if make_batches is not None:
         batches = make_batches(lengths)
@@ -102,22 +108,33 @@ def selection_hook(model: XlingModel, tokenizer: Any, parts: list[StageTask], cf
     (and, for several tasks, each task's score) as details."""
     mixed = resolve_mixed_precision(cfg.mixed_precision)
 
-    def score(task: Task, data: SplitData, max_length: int) -> float:
+    def result(task: Task, data: SplitData, max_length: int) -> LanguageScore:
         return evaluate_split(model, task, data, tokenizer, max_length=max_length, batch_size=cfg.eval_batch_size,
                               device=device_of(model), mixed_precision=mixed, progress=not cfg.quiet,
-                              max_tokens=cfg.eval_tokens).primary
+                              max_tokens=cfg.eval_tokens)
 
     def evaluate(step: int) -> tuple[float, dict[str, Any]]:
         scores: dict[str, float] = {}
+        degenerate: dict[str, str] = {}
         for part in parts:
-            scores[part.task.name] = score(part.task, part.training.selection, part.cfg.max_seq_length)
-            log.info("step %d: %s %s %s = %.2f", step, part.task.name, part.training.selection.describe(),
+            selection = part.training.selection
+            outcome = result(part.task, selection, part.cfg.max_seq_length)
+            scores[part.task.name] = outcome.primary
+            kind = get_kind(part.task.kind)
+            problem = kind.degenerate(part.task, outcome.predictions or [], kind.references(part.task,
+                                                                                          selection.examples))
+            if problem:
+                degenerate[part.task.name] = problem
+            log.info("step %d: %s %s %s = %.2f", step, part.task.name, selection.describe(),
                      part.task.metric, scores[part.task.name])
         first = parts[0]
-        oracle = {lang: score(first.task, data, first.cfg.max_seq_length) for lang, data in oracle_sets.items()}
+        oracle = {lang: result(first.task, data, first.cfg.max_seq_length).primary
+                  for lang, data in oracle_sets.items()}
         details: dict[str, Any] = {"oracle": oracle} if oracle else {}
         if len(parts) > 1:
             details["tasks"] = scores
+        if degenerate:
+            details["degenerate"] = degenerate
         return sum(scores.values()) / len(scores), details
 
     return evaluate
@@ -161,8 +178,10 @@ def stage_record(task: Task, cfg: TrainConfig, training: TrainingData, state: Lo
         "history": state.history,
         "averaged_checkpoints": state.averaged,  # None unless average_checkpoints: steps averaged, their score
         "oracle": oracle_summary(state),
+        "warnings": degenerate_warnings(task, cfg, training, state),
         "timings": {
             "train_seconds": state.train_seconds,
+            "selection_seconds": state.selection_seconds,
             "train_tokens": state.train_tokens,
             "train_examples": state.train_examples,
             "train_tokens_per_second": state.train_tokens / state.train_seconds if state.train_seconds else None,
@@ -170,6 +189,28 @@ def stage_record(task: Task, cfg: TrainConfig, training: TrainingData, state: Lo
         },
     }
     return record
+
+
+def degenerate_warnings(task: Task, cfg: TrainConfig, training: TrainingData, state: LoopState) -> list[str]:
+    """A warning when the selected model is degenerate on the English selection set (one class, no entities):
+    its zero-shot scores are then the defaults' failure, not transfer, and the log and results.json say so."""
+    at_best = next((h for h in state.history if h["step"] == state.best_step), None)
+    problem = (at_best or {}).get("degenerate", {}).get(task.name)
+    if not problem:
+        return []
+    message = (f"{task.name}: the selected model (step {state.best_step} of {state.step}) {problem} on the selection "
+               f"set {training.selection.describe()}: a degenerate model, so its zero-shot scores say nothing about "
+               f"transfer. Likely cause: learning rate {cfg.learning_rate:g} with batch {cfg.batch_size} is too "
+               f"small for {state.step} optimiser steps on {len(training.train)} examples; try a larger learning "
+               "rate or smaller batches (e.g. --learning-rate 2e-4 --batch-size 16) or more epochs, and check "
+               "the training labels")
+    log.warning(message)
+    return [message]
+
+
+def stage_warnings(records: list[dict[str, Any]]) -> list[str]:
+    """The warnings of stage records (a multi-task stage's are its tasks')."""
+    return [w for r in records for part in [r, *r.get("tasks", [])] for w in part.get("warnings") or []]
 
 
 def oracle_summary(state: LoopState) -> dict[str, Any] | None:

@@ -151,8 +151,9 @@ class Tracking:
 
     def finish(self, results: Any, results_path: Path | None = None, step: int | None = None) -> None:
         """Per-language scores and averages; ``results.json`` as an artifact where the tracker keeps files."""
-        values = {f"test/{lang}": score.primary for lang, score in results.languages.items()}
-        values.update({"test/avg": results.averages.get("all"), "test/avg_zero_shot": results.averages.get("zero_shot")})
+        values = {f"eval/{lang}": score.primary for lang, score in results.languages.items()}
+        values["eval/avg"] = results.averages.get("all")
+        values["eval/avg_zero_shot"] = results.averages.get("zero_shot")
         self.log(values, step=step)
         for tracker in self.trackers:
             if tracker.name == "wandb":
