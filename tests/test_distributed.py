@@ -32,7 +32,7 @@ TASK = get_task("xnli")
 SENTENCES = ["Maria lives in Berlin .", "Paris is big .", "Rome is small .", "A man runs .", "A cat sleeps .",
              "The train is late .", "Jonas reads a book .", "It rains in Lyon ."]
 # Tolerances of a 2-process run against a 1-process run with the same global batch, without dropout: the
-# runs differ by float32 summation order only (observed: train loss within 1e-6, identical scores).
+# runs differ by float32 summation order only (observed: train loss within 5e-8 relative, identical scores).
 LOSS_TOLERANCE = 1e-4  # relative, on the recorded training losses
 SCORE_TOLERANCE = 0.5  # points of F1, per language and on the selection set
 
