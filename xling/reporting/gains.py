@@ -243,12 +243,10 @@ def render_markdown(task: str, metric: str, comparisons: Sequence[Comparison], r
 
 def render_gains(runs: Sequence[Results], baseline: str, digits: int = 1, metric: str | None = None) -> str:
     """Markdown gains tables, one per task, for ``xling report --baseline LABEL``."""
-    from xling.reporting.tables import check_metric, group_runs
+    from xling.reporting.tables import check_metric, group_runs, runs_by_task
 
     check_metric(runs, metric)
-    by_task: dict[str, list[Results]] = {}
-    for run in runs:
-        by_task.setdefault(run.task["name"], []).append(run)
+    by_task = runs_by_task(runs)
     out = []
     for task, task_runs in by_task.items():
         groups = group_runs(task_runs, metric)

@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 
 from xling import __version__
 from xling.errors import XlingError
-from xling.reporting.tables import AVERAGE_ROWS, Group, check_metric, format_cell, group_runs, table_rows
+from xling.reporting.tables import (AVERAGE_ROWS, Group, check_metric, format_cell, group_runs, runs_by_task,
+                                    table_rows)
 from xling.reporting import figures
 from xling.reporting.gains import Comparison, Gain, compare, table_languages
 from xling.reporting.provenance import Table, provenance
@@ -229,9 +230,7 @@ def render_html(runs: Sequence[Results], baseline: str | None = None, digits: in
     if not runs:
         raise XlingError("no runs to report")
     check_metric(runs, metric)
-    by_task: dict[str, list[Results]] = {}
-    for run in runs:
-        by_task.setdefault(run.task["name"], []).append(run)
+    by_task = runs_by_task(runs)
     sections = [task_section(task, task_runs, baseline, digits, metric) for task, task_runs in by_task.items()]
     nav = "".join(f'<a href="#{esc(_anchor(t))}">{esc(t)}</a>' for t in by_task) if len(by_task) > 1 else ""
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")

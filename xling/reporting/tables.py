@@ -266,14 +266,20 @@ def check_metric(runs: Sequence[Results], metric: str | None) -> None:
         raise XlingError(f"no run has a metric {metric!r}; the runs have: {', '.join(known) or 'none'}")
 
 
+def runs_by_task(runs: Sequence[Results]) -> dict[str, list[Results]]:
+    """The runs of each task, in the order the tasks first appear."""
+    by_task: dict[str, list[Results]] = {}
+    for run in runs:
+        by_task.setdefault(run.task["name"], []).append(run)
+    return by_task
+
+
 def render(runs: Sequence[Results], fmt: str = "markdown", digits: int = 1, metric: str | None = None) -> str:
     """Languages x experiments per task; ``metric`` another metric than the primary one (e.g. ``exact_match``)."""
     if not runs:
         raise XlingError("no runs to report")
     check_metric(runs, metric)
-    by_task: dict[str, list[Results]] = {}
-    for run in runs:
-        by_task.setdefault(run.task["name"], []).append(run)
+    by_task = runs_by_task(runs)
     out = []
     for task, task_runs in by_task.items():
         groups = group_runs(task_runs, metric)
