@@ -183,3 +183,45 @@ def test_kill_9_between_the_renames_resumes_from_the_complete_tmp(tiny_bert, sam
     resumed = run_cli(*args, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming from checkpoint.tmp/ (step 4)" in resumed.stderr and "at step 4/8" in resumed.stdout
+
+
+def test_frozen_embeddings_stay_out_of_the_checkpoint_and_resume_exactly(tiny_bert, encoder, tokenizer, tmp_path,
+                                                                          monkeypatch, capsys):  # noqa: F811
+    """With --freeze-embeddings the checkpoint's model file holds only what trains; a kill after the first
+    checkpoint resumes to the weights of an uninterrupted run (the frozen ones come from the rebuilt model)."""
+    cfg, feats = config(tiny_bert, freeze_embeddings=True), features(tokenizer, 16)
+    whole = tmp_path / "whole"
+    reference_model = model_for(encoder, cfg)
+    train(reference_model, feats, FixedBatches(16, 4), cfg, whole, tokenizer)
+    frozen = ckpt.frozen_names(reference_model)
+    assert any("word_embeddings" in name for name in frozen)
+    saved = torch.load(whole / CHECKPOINT_DIR / ckpt.MODEL_FILE, weights_only=True)
+    assert not frozen & set(saved) and set(saved) | frozen == set(reference_model.state_dict())
+    record = json.loads((whole / CHECKPOINT_DIR / ckpt.FROZEN).read_text())
+    assert set(record) == frozen and all(entry["shape"] for entry in record.values())
+    assert ckpt.FROZEN in json.loads((whole / CHECKPOINT_DIR / RECORD).read_text())["files"]
+
+    run = tmp_path / "killed"
+    kill_at(monkeypatch, "written", 2)  # the second checkpoint never lands: resume from step 2
+    with pytest.raises(Killed):
+        train(model_for(encoder, cfg), feats, FixedBatches(16, 4), cfg, run, tokenizer)
+    monkeypatch.setattr(ckpt, "_fault", lambda phase: None)
+    capsys.readouterr()
+    model = model_for(encoder, cfg)
+    train(model, feats, FixedBatches(16, 4), cfg.replace(resume=True), run, tokenizer)
+    assert "at step 2/8" in capsys.readouterr().out
+    for key, value in model.state_dict().items():
+        assert torch.allclose(value, reference_model.state_dict()[key], atol=1e-6), key
+
+
+def test_resume_refuses_a_model_whose_frozen_weights_differ(tiny_bert, encoder, tokenizer, tmp_path):  # noqa: F811
+    cfg, feats = config(tiny_bert, freeze_embeddings=True, max_steps=2), features(tokenizer, 16)
+    train(model_for(encoder, cfg), feats, FixedBatches(16, 4), cfg, tmp_path, tokenizer)
+    other = model_for(encoder, cfg)
+    with torch.no_grad():
+        other.encoder.model.embeddings.word_embeddings.weight.add_(0.01)  # other pretrained weights
+    with pytest.raises(ckpt.CheckpointMismatch, match="word_embeddings.*same --model"):
+        train(other, feats, FixedBatches(16, 4), cfg.replace(resume=True, max_steps=4), tmp_path, tokenizer)
+    unfrozen = cfg.replace(freeze_embeddings=False, resume=True, max_steps=4)
+    with pytest.raises(ckpt.CheckpointMismatch, match="other frozen parameters"):
+        train(model_for(encoder, unfrozen), feats, FixedBatches(16, 4), unfrozen, tmp_path, tokenizer)

@@ -29,7 +29,7 @@ from xling.errors import RunInterrupted
 from xling.models.build import resolve_mixed_precision
 from xling.training.averaging import drop_snapshots, load_average, save_snapshot
 from xling.training.best import BEST_FILE, check_best, drop_previous, load_best, version_of, write_best
-from xling.training.checkpoint import CHECKPOINT_DIR, resume_checkpoint, save_checkpoint
+from xling.training.checkpoint import CHECKPOINT_DIR, register_frozen_hooks, resume_checkpoint, save_checkpoint
 from xling.training.micro import forward_backward
 
 __all__ = ["BEST_FILE", "CHECKPOINT_DIR", "Hooks", "LoopState", "RunInterrupted", "build_optimizer",
@@ -187,6 +187,7 @@ def train_loop(
     optimizer = build_optimizer(model, cfg)
     scheduler = build_schedule(optimizer, cfg, total_steps)
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    register_frozen_hooks(accelerator)
     state = LoopState(total_steps=total_steps)
     accelerator.register_for_checkpointing(state)
     checkpoint = run_dir / CHECKPOINT_DIR
