@@ -18,6 +18,8 @@ Evaluation: the trained xling model over the 41 PAN-X dev languages (``--cap`` s
 QA: ``xling train --task tydiqa`` on 384-token windows, batch 32, its default micro-batches; peak RSS.
 Fusion: forward + backward + AdamW step per fusion method, interleaved in one process on the same batches;
 CPU time per step, and FLOP/s against a 2048^3 matmul (MFU of the CPU).
+Compile: ``--compile`` (torch.compile, dynamic shapes) against eager, for the no-select training run and for
+the evaluation (token budget), round-robin; compile time included, metrics and predictions compared.
 
     python benchmarks/speed.py --rounds 3 --n 320 --before /tmp/xling-before
 Writes benchmarks/results/speed.json and speed.md.
@@ -129,7 +131,7 @@ def measure_hf(n: int, dev: int, select: bool, threads: dict) -> dict:
 
 
 def run_xling(root: Path, name: str, n: int, dev: int, select: bool, work: Path, threads: dict,
-              save: bool = False) -> dict:
+              save: bool = False, extra: tuple[str, ...] = ()) -> dict:
     data = write_subset(n, dev if select else 1, work / f"data-{n}-{dev if select else 1}")
     run_dir = work / f"{name}-{'select' if select else 'noselect'}"
     command = [sys.executable, "-m", "xling", "train", "--task", "panx", "--model", str(e5_checkpoint()),
@@ -137,21 +139,25 @@ def run_xling(root: Path, name: str, n: int, dev: int, select: bool, work: Path,
                "--eval-split", "test", "--epochs", "2" if select else "1", "--batch-size", str(BATCH),
                "--max-seq-length", str(MAX_LEN), "--learning-rate", str(LR), "--warmup-ratio", "0",
                "--freeze-embeddings", "--seed", "0", "--no-oracle-selection", "--no-save-predictions", "--quiet",
-               "--save-model" if save else "--no-save-model"]
+               "--save-model" if save else "--no-save-model", *extra]
     code, peak = run_measured(command, log=work / f"{run_dir.name}.log", env={**threads, "PYTHONPATH": str(root)})
     if code != 0:
         raise RuntimeError(f"xling run failed; see {work / f'{run_dir.name}.log'}")
-    t = json.loads((run_dir / "results.json").read_text())["timings"]
+    results = json.loads((run_dir / "results.json").read_text())
+    t = results["timings"]
     seconds = t["train_seconds"] + t.get("selection_seconds", 0.0)
-    return {"train_seconds": seconds, "steps_seconds": t["train_seconds"], "selection_seconds": t.get("selection_seconds"),
+    return {"test_f1": results.get("scores", {}).get("en", {}).get("f1"), "train_seconds": seconds, "steps_seconds": t["train_seconds"], "selection_seconds": t.get("selection_seconds"),
             "real_tokens": t["train_tokens"], "tokens_per_second": t["train_tokens"] / seconds, "peak_rss_mb": peak,
             "run_dir": str(run_dir)}
 
 
-def run_eval(run_dir: Path, cap: int, fixed: bool, work: Path, threads: dict, round_: int) -> dict:
+def run_eval(run_dir: Path, cap: int, fixed: bool, work: Path, threads: dict, round_: int,
+             extra: tuple[str, ...] = ()) -> dict:
     langs = sorted(p.name[4:-7] for p in PANX_DEV.glob("dev-*.tsv.gz"))
-    output = work / f"eval-{'fixed64' if fixed else 'tokens'}-{round_}.json"
+    name = ("fixed64" if fixed else "tokens") + "".join(extra).replace("-", "_")
+    output = work / f"eval-{name}-{round_}.json"
     batching = ["--eval-tokens", "0", "--eval-batch-size", "64"] if fixed else []
+    batching += list(extra)
     output.unlink(missing_ok=True)
     shutil.rmtree(output.parent / (output.stem + "-predictions"), ignore_errors=True)
     command = [sys.executable, "-m", "xling", "evaluate", "--run", str(run_dir), "--data-dir", str(DATA / "wikiann"),
@@ -269,7 +275,7 @@ def main() -> None:
     parser.add_argument("--cap", type=int, default=30, help="evaluation sentences per PAN-X language")
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every measured process")
     parser.add_argument("--before", type=Path, help="a checkout of the code before, run as xling-before")
-    parser.add_argument("--parts", default="train,eval,qa,fusion")
+    parser.add_argument("--parts", default="train,eval,qa,fusion,compile")
     parser.add_argument("--fusion-rounds", type=int, default=7, help="batches per fusion method (one dropped)")
     parser.add_argument("--output", default="speed", help="results file stem in benchmarks/results")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -321,6 +327,9 @@ def main() -> None:
         print("qa tydiqa ...", flush=True)
         result["qa"] = [run_qa(work, threads, [])]
         save(result, args.output)
+    if "compile" in parts:
+        result["compile"] = compile_part(args, work, threads)
+        save(result, args.output)
     if "fusion" in parts:
         import torch
 
@@ -329,6 +338,31 @@ def main() -> None:
         result["fusion_steps"] = fusion_steps(rounds=args.fusion_rounds)
     save(result, args.output)
     print(render(result))
+
+
+def compile_part(args: argparse.Namespace, work: Path, threads: dict) -> dict:
+    """--compile against eager: no-select training, then evaluation of one saved model (token budget)."""
+    train: dict[str, list[dict]] = {"eager": [], "compiled": []}
+    for r in range(args.rounds):
+        for name in (("eager", "compiled") if r % 2 == 0 else ("compiled", "eager")):
+            print(f"compile: train {name} (round {r + 1}/{args.rounds}) ...", flush=True)
+            extra = ("--compile",) if name == "compiled" else ()
+            train[name].append(run_xling(ROOT, f"xling-{name}", args.n, args.dev, False, work, threads, extra=extra))
+    saved_model = work / "xling-model-noselect"
+    if not (saved_model / "results.json").is_file():
+        run_xling(ROOT, "xling-model", args.n, args.dev, False, work, threads, save=True)
+    evaluation: dict[str, list[dict]] = {"eager": [], "compiled": []}
+    for r in range(args.rounds):
+        for name in (("eager", "compiled") if r % 2 == 0 else ("compiled", "eager")):
+            print(f"compile: eval {name} (round {r + 1}/{args.rounds}) ...", flush=True)
+            extra = ("--compile",) if name == "compiled" else ()
+            evaluation[name].append(run_eval(saved_model, args.cap, False, work, threads, r, extra=extra))
+    reference = evaluation["eager"][0]["predictions"]
+    return {"train": {name: median_run(rs) for name, rs in train.items()},
+            "train_f1": {name: [run["test_f1"] for run in rs] for name, rs in train.items()},
+            "eval": {name: {k: v for k, v in median_run(rs, "eval_seconds").items() if k != "predictions"}
+                     for name, rs in evaluation.items()},
+            "identical_predictions": all(run["predictions"] == reference for rs in evaluation.values() for run in rs)}
 
 
 def save(result: dict, stem: str) -> None:
@@ -377,6 +411,19 @@ def render(result: dict) -> str:
             lines.append(f"| {name} | {seconds:.3f} | {'–' if overhead is None else f'{overhead:+.1%}'} |")
         lines += ["", f"MFU (CPU time): a step runs {f['step_gflop_per_cpu_second']:.1f} GFLOP per CPU second, a 2048^3 "
                   f"matmul {f['matmul_gflop_per_cpu_second']:.1f}: {f['mfu']:.0%}."]
+    if "compile" in result:
+        c = result["compile"]
+        te, tc = c["train"]["eager"], c["train"]["compiled"]
+        ee, ec = c["eval"]["eager"], c["eval"]["compiled"]
+        lines += ["", f"`--compile` (torch.compile, dynamic shapes; compile time included): training (no-select) "
+                  f"{tc['train_seconds']:.1f} s against eager {te['train_seconds']:.1f} s "
+                  f"({te['train_seconds'] / tc['train_seconds']:.2f}x; all {', '.join(f'{x:.1f}' for x in tc['train_seconds_all'])}"
+                  f" vs {', '.join(f'{x:.1f}' for x in te['train_seconds_all'])}), English test F1 "
+                  f"{c['train_f1']['compiled']} vs {c['train_f1']['eager']}; evaluation {ec['examples_per_second']:.0f} "
+                  f"against {ee['examples_per_second']:.0f} sentences/s ({ee['eval_seconds'] / ec['eval_seconds']:.2f}x), "
+                  f"identical predictions: {'yes' if c['identical_predictions'] else 'NO'}; peak RSS "
+                  f"{tc['peak_rss_mb']:.0f} / {te['peak_rss_mb']:.0f} MB (train), {ec['peak_rss_mb']:.0f} / "
+                  f"{ee['peak_rss_mb']:.0f} MB (eval)."]
     return "\n".join(lines)
 
 

@@ -212,3 +212,25 @@ def test_gpus_are_split_between_slots():
     assert gpu_slots(2, ["0"], 0) == ["", ""] and gpu_slots(2, [], None) == [None, None]
     with pytest.raises(ConfigError, match="no GPU is visible"):
         gpu_slots(1, [], 0.5)
+
+
+def test_runs_of_an_earlier_invocation_with_other_seeds_stay_in_the_report(tmp_path):
+    """``--seeds 3`` after a sweep of seeds 1, 2: the report still counts all three (same options); a run
+    whose options the sweep file has since changed is left out."""
+    from xling.sweep.table import sweep_runs
+
+    raw = {"configs": {"last": {"fusion": "last"}, "aif": {"fusion": "aif", "fusion_layer": 1}}}
+    Sweep(parse_spec({"base": BASE, **raw, "seeds": [1, 2]}, "t.yaml"), tmp_path / "sweep").run(ScriptedBackend())
+    again = ScriptedBackend()
+    Sweep(parse_spec({"base": BASE, **raw, "seeds": [3]}, "t.yaml"), tmp_path / "sweep").run(again)
+    assert sorted(key for key, _ in again.submitted) == ["panx/aif-s3", "panx/last-s3"]
+    out = tmp_path / "sweep"
+    assert sorted(read_manifest(out)["counted"]) == sorted(f"panx/{c}-s{s}" for c in ("aif", "last") for s in (1, 2, 3))
+    assert sorted((r.config["label"], r.seed) for r in sweep_runs(out)) == sorted(
+        (c, s) for c in ("aif", "last") for s in (1, 2, 3))
+    assert summarize(out).line() == "6 runs: 6 done, 0 running, 0 failed, 0 pending"
+    changed = {"configs": {"last": {"fusion": "last"}, "aif": {"fusion": "aif", "fusion_layer": 2}}}
+    Sweep(parse_spec({"base": BASE, **changed, "seeds": [4]}, "t.yaml"), tmp_path / "sweep").run(ScriptedBackend())
+    counted = read_manifest(out)["counted"]
+    assert {f"panx/last-s{s}" for s in (1, 2, 3, 4)} <= set(counted)
+    assert [key for key in counted if key.startswith("panx/aif-")] == ["panx/aif-s4"]  # s1-s3 had layer 1

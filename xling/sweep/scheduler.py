@@ -29,7 +29,7 @@ from xling.config import RESUME_FREE
 from xling.errors import ConfigError
 from xling.sweep import selection
 from xling.sweep.spec import PlannedRun, Point, SweepSpec, first_runs, plan_run, validate
-from xling.sweep.state import (RESULTS, RUN_FILE, SPEC_FILE, STATUS, Driver, bar, read_json, write_json,
+from xling.sweep.state import (RESULTS, RUN_FILE, SPEC_FILE, STATUS, Driver, bar, read_json, read_manifest, write_json,
                                write_manifest)
 from xling.sweep.worker import UNFINISHED, Job, Outcome
 
@@ -144,11 +144,33 @@ class Sweep:
         return keys
 
     def manifest(self) -> dict[str, Any]:
+        runs = [{"key": r.key, "task": r.task, "name": r.name, "label": r.label, "config": r.config,
+                 "seed": r.seed, "candidate": r.candidate, "role": self.roles[r.key]} for r in self.runs.values()]
+        earlier = self.earlier_runs()
         return {"name": self.spec.name, "command": self.spec.command, "spec": SPEC_FILE,
-                "baseline": self.spec.baseline,
-                "runs": [{"key": r.key, "task": r.task, "name": r.name, "label": r.label, "config": r.config,
-                          "seed": r.seed, "candidate": r.candidate, "role": self.roles[r.key]} for r in self.runs.values()],
-                "groups": list(self.groups.values()), "counted": self.counted()}
+                "baseline": self.spec.baseline, "runs": runs + earlier,
+                "groups": list(self.groups.values()), "counted": self.counted() + [run["key"] for run in earlier]}
+
+    def earlier_runs(self) -> list[dict[str, Any]]:
+        """Finished runs an earlier invocation counted that this one does not plan (other ``--seeds``), kept
+        in the manifest (and so in reports) when they were run with this sweep's options for their config;
+        runs made with other options are left out of the manifest (their directories stay)."""
+        try:
+            previous = read_manifest(self.out)
+        except ConfigError:
+            return []
+        options = {(r.task, r.label): _signature(r.options) for r in self.runs.values()
+                   if self.roles[r.key] == "run"}
+        counted, kept = set(previous.get("counted", [])), []
+        for entry in previous.get("runs", []):
+            key = entry.get("key")
+            if (key in self.runs or key not in counted or entry.get("role") != "run" or not done(self.out, key)
+                    or not (self.out / key / RUN_FILE).is_file()):
+                continue
+            saved = yaml.safe_load((self.out / key / RUN_FILE).read_text(encoding="utf-8")) or {}
+            if options.get((entry.get("task"), entry.get("label"))) == _signature(saved):
+                kept.append(entry)
+        return kept
 
     def save(self) -> None:
         """The resolved spec, the manifest, and the config file of each run to do now."""
@@ -259,6 +281,11 @@ def done(out: Path, key: str) -> bool:
 
 def _normal(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in yaml.safe_load(yaml.safe_dump(options)).items() if k not in RESUME_FREE}
+
+
+def _signature(options: dict[str, Any]) -> dict[str, Any]:
+    """A run's options without what differs between the seeds of one config."""
+    return {k: v for k, v in _normal(options).items() if k not in ("seed", "output_dir")}
 
 
 def check_run_dir(out: Path, run: PlannedRun) -> None:
