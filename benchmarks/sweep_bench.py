@@ -49,8 +49,8 @@ def setup(scale: str, root: Path) -> dict:
         return {"task": "panx", "model": str(model), "data_dir": str(data["panx"]), "languages": ["en", "de", "fr"],
                 "max_steps": 8, "learning_rate": 1e-3, **COMMON}
     return {"task": "panx", "model": str(e5_checkpoint()), "data_dir": str(DATA / "wikiann"),
-            "languages": ["de", "es", "nl", "pl", "ru"], "max_train_examples": 1000, "epochs": 1,
-            "max_eval_examples": 200, "max_selection_examples": 300, "learning_rate": 2e-4,
+            "languages": ["de", "es", "nl", "pl", "ru"], "max_train_examples": 300, "epochs": 1,
+            "max_eval_examples": 100, "max_selection_examples": 100, "learning_rate": 2e-4,
             "freeze_embeddings": True, **COMMON}
 
 
