@@ -277,6 +277,7 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="a checkout of the code before, run as xling-before")
     parser.add_argument("--parts", default="train,eval,qa,fusion,compile")
     parser.add_argument("--fusion-rounds", type=int, default=7, help="batches per fusion method (one dropped)")
+    parser.add_argument("--compile-rounds", type=int, default=1, help="rounds of the compile part (compiling is slow)")
     parser.add_argument("--output", default="speed", help="results file stem in benchmarks/results")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--select", action="store_true", help=argparse.SUPPRESS)
@@ -343,18 +344,18 @@ def main() -> None:
 def compile_part(args: argparse.Namespace, work: Path, threads: dict) -> dict:
     """--compile against eager: no-select training, then evaluation of one saved model (token budget)."""
     train: dict[str, list[dict]] = {"eager": [], "compiled": []}
-    for r in range(args.rounds):
+    for r in range(args.compile_rounds):
         for name in (("eager", "compiled") if r % 2 == 0 else ("compiled", "eager")):
-            print(f"compile: train {name} (round {r + 1}/{args.rounds}) ...", flush=True)
+            print(f"compile: train {name} (round {r + 1}/{args.compile_rounds}) ...", flush=True)
             extra = ("--compile",) if name == "compiled" else ()
             train[name].append(run_xling(ROOT, f"xling-{name}", args.n, args.dev, False, work, threads, extra=extra))
     saved_model = work / "xling-model-noselect"
     if not (saved_model / "results.json").is_file():
         run_xling(ROOT, "xling-model", args.n, args.dev, False, work, threads, save=True)
     evaluation: dict[str, list[dict]] = {"eager": [], "compiled": []}
-    for r in range(args.rounds):
+    for r in range(args.compile_rounds):
         for name in (("eager", "compiled") if r % 2 == 0 else ("compiled", "eager")):
-            print(f"compile: eval {name} (round {r + 1}/{args.rounds}) ...", flush=True)
+            print(f"compile: eval {name} (round {r + 1}/{args.compile_rounds}) ...", flush=True)
             extra = ("--compile",) if name == "compiled" else ()
             evaluation[name].append(run_eval(saved_model, args.cap, False, work, threads, r, extra=extra))
     reference = evaluation["eager"][0]["predictions"]

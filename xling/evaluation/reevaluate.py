@@ -23,8 +23,8 @@ from xling.tasks.task import Task
 log = logging.getLogger("xling")
 
 EVALUATE_OPTIONS = ("task", "include_tasks", "languages", "data_dir", "files", "source", "eval_split", "fallback_split",
-                    "missing_languages", "max_eval_examples", "eval_batch_size", "eval_tokens", "quiet",
-                    "save_predictions", "overwrite")
+                    "missing_languages", "max_eval_examples", "eval_batch_size", "eval_tokens", "compile",
+                    "quiet", "save_predictions", "overwrite")
 # what names an evaluation's output (besides its task, split and languages): the data it read
 DATA_OPTIONS = ("data_dir", "files", "source", "fallback_split", "max_eval_examples")
 RUN_FILES = ("results.json", "config.yaml", "pipeline.yaml", "train_log.jsonl")
@@ -118,6 +118,8 @@ def evaluate_run(run_dir: str | Path, overrides: dict[str, Any], output: str | P
     model = load_model(run_dir / "model")
     if other_task:
         reuse_head(model, resolve_task(TrainConfig(**trained_config)), task)
+    if cfg.compile:  # the run's own choice, or --compile / --no-compile
+        model.encoder.model.compile(dynamic=True)
     if torch.cuda.is_available():
         model.to("cuda")
     previous = Results.load(run_dir) if (run_dir / "results.json").exists() else None
