@@ -234,3 +234,15 @@ def test_pipeline_with_a_multimodal_intermediate_stage(tiny_bert, sample_dir, tm
     assert first["config"]["image_features"] == str(path) and first["steps"] == 2
     assert target["task"] == "pawsx" and data["task"]["name"] == "pawsx" and set(data["languages"]) == {"en", "de"}
     assert data["config"]["intermediate"] == f"multi30k{{head_learning_rate=0.01,image_features={path}}}"
+
+
+def test_multi30k_named_npy_finds_its_split_list(tmp_path):
+    """Multi30K's own files: ``SPLIT-resnet50-avgpool.npy`` (float16) beside ``SPLIT.images.txt``."""
+    vectors = np.arange(6, dtype=np.float16).reshape(2, 3)
+    np.save(tmp_path / "test_2016_flickr-resnet50-avgpool.npy", vectors)
+    with pytest.raises(DataError, match=r"test_2016_flickr-resnet50-avgpool.ids.txt or test_2016_flickr.images.txt"):
+        load_image_features(tmp_path / "test_2016_flickr-resnet50-avgpool.npy")
+    (tmp_path / "test_2016_flickr.images.txt").write_text("10.jpg\n11.jpg\n")
+    store = load_image_features(tmp_path / "test_2016_flickr-resnet50-avgpool.npy")
+    assert store.ids == ["10.jpg", "11.jpg"] and store.vectors.dtype == np.float32
+    assert np.array_equal(store.lookup(["11.jpg"]), vectors[[1]].astype(np.float32))

@@ -3,7 +3,8 @@
 xling does not compute image features. A feature file holds one row per image
 and an id per row (see ``docs/pipelines.md`` for producing one with CLIP):
 
-- ``features.npy`` (N, D) with ``features.ids.txt`` beside it (one id per line, row-aligned);
+- ``features.npy`` (N, D) with ``features.ids.txt`` beside it (one id per line, row-aligned), or, named as
+  Multi30K's feature files are (``SPLIT-resnet50-avgpool.npy``), ``SPLIT.images.txt`` or ``SPLIT.txt``;
 - ``features.safetensors`` with a ``features`` (N, D) tensor and the ids either as JSON in the
   file's metadata key ``ids`` or as an integer ``ids`` tensor;
 - ``features.parquet`` with an id column (``id``, ``image_id``, ``image``, ``file`` or ``filename``)
@@ -93,15 +94,26 @@ def load_image_features(path: str | Path) -> ImageFeatures:
     return _load_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
+def npy_ids_file(file: Path) -> Path:
+    """The image-id list of a ``.npy`` feature file: ``NAME.ids.txt`` beside it, or, for the official
+    Multi30K naming (``SPLIT-resnet50-avgpool.npy``), ``SPLIT.images.txt`` or ``SPLIT.txt`` beside it."""
+    candidates = [file.with_suffix(".ids.txt")]
+    if "-" in file.stem:
+        split = file.stem.split("-", 1)[0]
+        candidates += [file.with_name(f"{split}.images.txt"), file.with_name(f"{split}.txt")]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise DataError(f"{file}: a .npy feature file needs its image ids, one per line and row-aligned, in "
+                    f"{' or '.join(c.name for c in candidates)} beside it")
+
+
 @functools.lru_cache(maxsize=4)
 def _load_cached(path: str, mtime_ns: int, size: int) -> ImageFeatures:
     file = Path(path)
     suffix = file.suffix.lower()
     if suffix == ".npy":
-        ids_file = file.with_suffix(".ids.txt")
-        if not ids_file.is_file():
-            raise DataError(f"{file}: a .npy feature file needs its image ids in {ids_file} "
-                            "(one id per line, row-aligned)")
+        ids_file = npy_ids_file(file)
         ids = [line.strip() for _, line in strip_trailing_blank(list(read_lines(ids_file)))]
         vectors = np.load(file, allow_pickle=False)
     elif suffix == ".safetensors":
