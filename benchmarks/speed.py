@@ -146,7 +146,7 @@ def run_xling(root: Path, name: str, n: int, dev: int, select: bool, work: Path,
     results = json.loads((run_dir / "results.json").read_text())
     t = results["timings"]
     seconds = t["train_seconds"] + t.get("selection_seconds", 0.0)
-    return {"test_f1": results.get("scores", {}).get("en", {}).get("f1"), "train_seconds": seconds, "steps_seconds": t["train_seconds"], "selection_seconds": t.get("selection_seconds"),
+    return {"test_f1": results["languages"]["en"]["metrics"]["f1"], "train_seconds": seconds, "steps_seconds": t["train_seconds"], "selection_seconds": t.get("selection_seconds"),
             "real_tokens": t["train_tokens"], "tokens_per_second": t["train_tokens"] / seconds, "peak_rss_mb": peak,
             "run_dir": str(run_dir)}
 
