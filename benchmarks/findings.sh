@@ -1,0 +1,23 @@
+#!/bin/bash
+# Regenerate the tables docs/findings.md and BENCHMARKS.md quote (issue 16) from the saved sweep runs, then
+# BENCHMARKS.md itself. Run the sweeps first (each sweep file's header has its command); a sweep directory
+# that is missing is skipped with a note.
+#
+#   bash benchmarks/findings.sh
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+R=benchmarks/out
+T=benchmarks/results
+report() {  # report SWEEP_DIR RESULT_FILE BASELINE [PLOT.png]
+  if [ -d "$1" ]; then
+    step "report $1 -> $2"
+    $X report "$1" --baseline "$3" ${4:+--plot "$4"} > "$2"
+  else
+    echo "findings.sh: $1 is missing; run its sweep first (skipped)" >&2
+  fi
+}
+report $R/gate $T/gate.md last              # Q1, NER (benchmarks/sweeps/gate.yaml)
+report $R/gate-pos $T/gate-pos.md last benchmarks/plots/gate-pos.png        # Q1, POS (sweeps/gate-pos.yaml)
+report $R/multilingual/panx $T/multilingual-panx.md english                 # Q3, NER (sweeps/multilingual.yaml)
+report $R/multimodal $T/multimodal.md direct benchmarks/plots/multimodal.png  # Q5 (sweeps/multimodal.yaml)
+.venv/bin/python benchmarks/render.py
