@@ -163,6 +163,8 @@ def test_mlflow_store_in_the_run_directory(run_all):
     assert [m.value for m in scores] == pytest.approx([h["score"] for h in results.stages[0]["history"]])
     artifacts = [a.path for a in client.list_artifacts(run.info.run_id)]
     assert artifacts == ["results.json"]
+    # the artifact store is the run directory's, never ./mlruns in the working directory
+    assert run.info.artifact_uri.startswith((out.resolve() / "mlartifacts").as_uri())
     artifact = Path(client.download_artifacts(run.info.run_id, "results.json", str(out / "downloaded")))
     assert json.loads(artifact.read_text())["languages"]["de"]["primary"] == results.languages["de"].primary
 

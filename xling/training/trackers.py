@@ -88,12 +88,14 @@ def make_tracker(name: str, run_dir: Path, run_name: str) -> Any:
     elif name == "mlflow":
         import mlflow
 
-        mlflow.set_tracking_uri(os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{run_dir.resolve()}/mlflow.db")
+        # read the user's URI before set_tracking_uri, which exports MLFLOW_TRACKING_URI itself: checked after
+        # it, every run would take the store's default artifact root (./mlruns in the working directory)
+        user_uri = os.environ.get("MLFLOW_TRACKING_URI")
+        mlflow.set_tracking_uri(user_uri or f"sqlite:///{run_dir.resolve()}/mlflow.db")
         logging.getLogger("mlflow").setLevel(logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
         tracker = MLflowTracker(experiment_name=PROJECT, run_name=run_name,
-                                logging_dir=None if os.environ.get("MLFLOW_TRACKING_URI")
-                                else (run_dir.resolve() / "mlartifacts").as_uri())
+                                logging_dir=None if user_uri else (run_dir.resolve() / "mlartifacts").as_uri())
     else:
         os.environ.setdefault("WANDB_SILENT", "true")
         mode = _wandb_mode()
