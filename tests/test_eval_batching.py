@@ -33,6 +33,15 @@ def test_token_batches_fill_up_to_the_budget_longest_first():
         TrainConfig(eval_tokens=-1)
 
 
+def test_the_default_budget_depends_on_the_device():
+    from xling.evaluation.evaluator import CPU_EVAL_TOKENS, GPU_EVAL_TOKENS, eval_token_budget
+
+    assert TrainConfig().eval_tokens is None
+    assert eval_token_budget(None, torch.device("cpu")) == CPU_EVAL_TOKENS == 512
+    assert eval_token_budget(None, torch.device("cuda")) == GPU_EVAL_TOKENS > CPU_EVAL_TOKENS
+    assert eval_token_budget(0, torch.device("cuda")) == 0 and eval_token_budget(2048, torch.device("cpu")) == 2048
+
+
 @pytest.fixture(scope="module")
 def panx_split(sample_dir):
     return load_split(get_task("panx"), "de", "test", data_dir=sample_dir["panx"])

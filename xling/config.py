@@ -95,8 +95,9 @@ class TrainConfig:
     gradient_checkpointing: bool = _opt(False, "recompute the encoder's activations in the backward pass "
                                                "(much less memory, about a third more compute)")
     eval_batch_size: int = _opt(64, "examples per evaluation batch (when eval_tokens is 0)")
-    eval_tokens: int = _opt(2048, "evaluation batches sorted by length and filled up to this many padded tokens "
-                                  "(0: eval_batch_size examples per batch)")
+    eval_tokens: int | None = _opt(None, "evaluation batches sorted by length and filled up to this many padded "
+                                         "tokens (default: 512 on a CPU, 16384 on a GPU; 0: eval_batch_size "
+                                         "examples per batch)")
     learning_rate: float = _opt(2e-5, "encoder learning rate")
     fusion_learning_rate: float = _opt(1e-3, "learning rate of the fusion module")
     head_learning_rate: float | None = _opt(None, "learning rate of the heads (default: learning_rate)")

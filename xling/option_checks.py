@@ -20,8 +20,8 @@ def check_train_config(cfg: Any) -> None:
     for name in positive:
         if getattr(cfg, name) < 1:
             raise ConfigError(f"{name} must be >= 1, got {getattr(cfg, name)}")
-    if cfg.eval_tokens < 0:
-        raise ConfigError(f"eval_tokens must be >= 0, got {cfg.eval_tokens}")
+    if cfg.eval_tokens is not None and cfg.eval_tokens < 0:
+        raise ConfigError(f"eval_tokens must be >= 0 or unset, got {cfg.eval_tokens}")
     if cfg.max_tokens_per_batch is not None and cfg.max_tokens_per_batch < 0:
         raise ConfigError(f"max_tokens_per_batch must be >= 0 or unset, got {cfg.max_tokens_per_batch}")
     for name in ("max_train_examples", "max_eval_examples", "max_selection_examples", "max_steps",

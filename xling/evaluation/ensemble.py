@@ -26,7 +26,7 @@ from xling.config import TrainConfig, load_yaml, save_yaml
 from xling.data.examples import SplitData
 from xling.data.run_data import load_targets, recorded_data
 from xling.errors import ConfigError, XlingError
-from xling.evaluation.evaluator import evaluate_split, score_outputs, write_predictions
+from xling.evaluation.evaluator import eval_token_budget, evaluate_split, score_outputs, write_predictions
 from xling.kinds import get_kind
 from xling.models import load_model
 from xling.models import save_model as write_model
@@ -123,7 +123,8 @@ def predict_outputs(model_dir: Path, task: Task, targets: dict[str, SplitData], 
     return {lang: evaluate_split(model, task, data, tokenizer, max_length=cfg.max_seq_length,
                                  batch_size=cfg.eval_batch_size, device=device,
                                  mixed_precision=resolve_mixed_precision(cfg.mixed_precision),
-                                 progress=not cfg.quiet, keep_outputs=True, max_tokens=cfg.eval_tokens)
+                                 progress=not cfg.quiet, keep_outputs=True,
+                                 max_tokens=eval_token_budget(cfg.eval_tokens, device))
             for lang, data in targets.items()}
 
 

@@ -20,7 +20,7 @@ from xling.data.examples import SplitData
 from xling.data.features import LengthGroupedBatches, feature_length
 from xling.data.run_data import TrainingData
 from xling.errors import ConfigError
-from xling.evaluation.evaluator import evaluate_split
+from xling.evaluation.evaluator import eval_token_budget, evaluate_split
 from xling.kinds import collator_for, get_kind
 from xling.models import XlingModel
 from xling.models.build import device_of, resolve_mixed_precision
@@ -111,7 +111,7 @@ def selection_hook(model: XlingModel, tokenizer: Any, parts: list[StageTask], cf
     def result(task: Task, data: SplitData, max_length: int) -> LanguageScore:
         return evaluate_split(model, task, data, tokenizer, max_length=max_length, batch_size=cfg.eval_batch_size,
                               device=device_of(model), mixed_precision=mixed, progress=not cfg.quiet,
-                              max_tokens=cfg.eval_tokens)
+                              max_tokens=eval_token_budget(cfg.eval_tokens, device_of(model)))
 
     def evaluate(step: int) -> tuple[float, dict[str, Any]]:
         scores: dict[str, float] = {}
