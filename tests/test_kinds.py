@@ -132,8 +132,8 @@ def test_kind_trains_through_every_fusion_and_decodes_and_scores(tiny, name, arc
     assert head_grads and all(g is not None for g in head_grads)
     # a bias right before a batch norm (train mode) is cancelled by its mean: its gradient is zero up to
     # rounding (sometimes exactly zero), so asserting a positive one made this test flaky
-    cancelled = {id(m.down.bias) for m in model.fusion.modules() if getattr(m, "batch_norm", False)} | {
-        id(m.up.bias) for m in model.fusion.modules() if getattr(m, "batch_norm", False)}
+    cancelled = {id(m.down.bias) for m in model.fusion.modules() if getattr(m, "batch_norm", False)}
+    cancelled |= {id(m.up.bias) for m in model.fusion.modules() if getattr(m, "batch_norm", False)}
     for pname, p in model.fusion.named_parameters():
         assert p.grad is not None, pname
         if id(p) in cancelled:
