@@ -32,3 +32,13 @@ def test_report_shows_another_metric_with_its_own_averages():
     assert "| avg zero-shot | 56.0 ± 1.4 |" in render(runs)  # the primary metric: the stored averages
     with pytest.raises(XlingError, match="the runs have: exact_match, f1"):
         render(runs, metric="accuracy")
+
+
+def test_fallback_notes_are_merged_per_split_not_repeated_per_language():
+    from xling.reporting.tables import merge_split_notes
+
+    notes = {"test-af was not found; scored on dev", "test-ar was not found; scored on dev",
+             "test-de has no labels; scored on dev", "a note of another shape"}
+    assert merge_split_notes(notes) == ("test was not found for af, ar; scored on dev; "
+                                        "test has no labels for de; scored on dev; a note of another shape")
+    assert merge_split_notes(set()) == ""

@@ -231,6 +231,29 @@ def format_cell(values: Sequence[float], digits: int = 1) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{mean:.{digits}f}"
 
 
+_SPLIT_NOTE = re.compile(r"^(?P<split>[\w.]+)-(?P<lang>[\w-]+) (?P<problem>was not found|has no labels)"
+                         r"; scored on (?P<fallback>[\w.]+)$")
+
+
+def merge_split_notes(notes: set[str]) -> str:
+    """The fallback notes, one phrase per (split, problem, fallback) listing its languages, not one per language.
+
+    ``{"test-af was not found; scored on dev", "test-ar was not found; scored on dev"}`` reads
+    ``"test was not found for af, ar; scored on dev"``; notes of another shape are kept as they are.
+    """
+    merged: dict[tuple[str, str, str], list[str]] = {}
+    other = []
+    for note in sorted(notes):
+        match = _SPLIT_NOTE.match(note)
+        if match:
+            merged.setdefault((match["split"], match["problem"], match["fallback"]), []).append(match["lang"])
+        else:
+            other.append(note)
+    phrases = [f"{split} {problem} for {', '.join(langs)}; scored on {fallback}"
+               for (split, problem, fallback), langs in merged.items()]
+    return "; ".join(phrases + other)
+
+
 def table_rows(groups: Sequence[Group], digits: int = 1) -> tuple[list[str], list[list[str]], list[str]]:
     """Header, rows and footnotes for one task's groups."""
     languages: list[str] = []
@@ -250,7 +273,7 @@ def table_rows(groups: Sequence[Group], digits: int = 1) -> tuple[list[str], lis
         rows.append([name] + [format_cell(g.values(name), digits) + (" ‡" if mixed else "") for g in groups])
     if any(g.other_split(lang) for g in groups for lang in languages):
         notes = {n for g in groups for r in g.runs for s in r.languages.values() for n in s.notes}
-        footnotes.append("† scored on another split than asked: " + "; ".join(sorted(notes)))
+        footnotes.append("† scored on another split than asked: " + merge_split_notes(notes))
     if mixed:
         footnotes.append("‡ the columns average over different languages, so their averages are not comparable: "
                          + "; ".join(f"{g.label}: {', '.join(langs)}" for g, langs in zip(groups, sets)))
