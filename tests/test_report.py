@@ -35,6 +35,7 @@ def test_report_shows_another_metric_with_its_own_averages():
 
 
 def test_fallback_notes_are_merged_per_split_not_repeated_per_language():
+    from xling.reporting.results import fallback_note
     from xling.reporting.tables import merge_split_notes
 
     notes = {"test-af was not found; scored on dev", "test-ar was not found; scored on dev",
@@ -42,3 +43,5 @@ def test_fallback_notes_are_merged_per_split_not_repeated_per_language():
     assert merge_split_notes(notes) == ("test was not found for af, ar; scored on dev; "
                                         "test has no labels for de; scored on dev; a note of another shape")
     assert merge_split_notes(set()) == ""
+    assert merge_split_notes({fallback_note("test", "ko", "was not found", "dev")}) == ("test was not found for ko; "
+                                                                                       "scored on dev")

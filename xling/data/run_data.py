@@ -20,6 +20,7 @@ from xling.data.parallel import (PROTOCOL, Used, drop_from_selection, hold_out, 
                                  overlaps, recorded_uses, restrict, stage_uses)
 from xling.errors import ConfigError, DataError, MissingDataError, UnlabelledSplitError
 from xling.kinds import get_kind
+from xling.reporting.results import fallback_note
 from xling.tasks import get_task
 from xling.tasks.from_yaml import include_tasks
 from xling.tasks.task import Task
@@ -128,9 +129,10 @@ def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | Non
         data = _load(task, lang, split, cfg, max_examples)
         if data.labelled:
             return data, None
-        problem = f"{split}-{lang} has no labels"
+        reason = "has no labels"
     except MissingDataError as exc:
-        problem, error = f"{split}-{lang} was not found", exc
+        reason, error = "was not found", exc
+    problem = f"{split}-{lang} {reason}"
     fallback = cfg.fallback_split
     if fallback and fallback != split:  # XTREME's unlabelled test sets, as documented
         try:
@@ -138,7 +140,7 @@ def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | Non
         except MissingDataError:
             data = None
         if data is not None and data.labelled:
-            return data, f"{problem}; scored on {fallback}"
+            return data, fallback_note(split, lang, reason, fallback)
     if problem.endswith("not found"):
         raise error
     raise UnlabelledSplitError(f"{problem} (XTREME strips several test sets); evaluate on dev "

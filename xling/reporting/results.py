@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -28,6 +29,17 @@ RESULTS_FILE = "results.json"
 
 
 _TRANSIENT = {"transient": True}  # a field that is never written to results.json
+
+
+# How a language scored on another split than asked is noted in its LanguageScore.notes (written by
+# xling.data.run_data, read back by the reports, which list the languages once per split and reason).
+FALLBACK_NOTE = re.compile(r"^(?P<split>[\w.]+)-(?P<lang>[\w-]+) (?P<reason>was not found|has no labels)"
+                           r"; scored on (?P<fallback>[\w.]+)$")
+
+
+def fallback_note(split: str, lang: str, reason: str, fallback: str) -> str:
+    """``"test-de has no labels; scored on dev"``: the note of a language scored on ``fallback``."""
+    return f"{split}-{lang} {reason}; scored on {fallback}"
 
 
 @dataclass

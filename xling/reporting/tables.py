@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from xling.errors import XlingError
-from xling.reporting.results import RESULTS_FILE, Results, averages
+from xling.reporting.results import FALLBACK_NOTE, RESULTS_FILE, Results, averages
 
 # Config keys that do not make two runs different experiments.
 NOT_EXPERIMENT = {"seed", "output_dir", "resume", "overwrite", "quiet", "num_workers", "eval_batch_size",
@@ -231,10 +231,6 @@ def format_cell(values: Sequence[float], digits: int = 1) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{mean:.{digits}f}"
 
 
-_SPLIT_NOTE = re.compile(r"^(?P<split>[\w.]+)-(?P<lang>[\w-]+) (?P<problem>was not found|has no labels)"
-                         r"; scored on (?P<fallback>[\w.]+)$")
-
-
 def merge_split_notes(notes: set[str]) -> str:
     """The fallback notes, one phrase per (split, problem, fallback) listing its languages, not one per language.
 
@@ -244,13 +240,13 @@ def merge_split_notes(notes: set[str]) -> str:
     merged: dict[tuple[str, str, str], list[str]] = {}
     other = []
     for note in sorted(notes):
-        match = _SPLIT_NOTE.match(note)
+        match = FALLBACK_NOTE.match(note)
         if match:
-            merged.setdefault((match["split"], match["problem"], match["fallback"]), []).append(match["lang"])
+            merged.setdefault((match["split"], match["reason"], match["fallback"]), []).append(match["lang"])
         else:
             other.append(note)
-    phrases = [f"{split} {problem} for {', '.join(langs)}; scored on {fallback}"
-               for (split, problem, fallback), langs in merged.items()]
+    phrases = [f"{split} {reason} for {', '.join(langs)}; scored on {fallback}"
+               for (split, reason, fallback), langs in merged.items()]
     return "; ".join(phrases + other)
 
 

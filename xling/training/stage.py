@@ -107,11 +107,12 @@ def selection_hook(model: XlingModel, tokenizer: Any, parts: list[StageTask], cf
     """``evaluate(step)``: the mean primary score over the parts' selection sets, with the oracle dev scores
     (and, for several tasks, each task's score) as details."""
     mixed = resolve_mixed_precision(cfg.mixed_precision)
+    budget = eval_token_budget(cfg.eval_tokens, device_of(model))
 
     def result(task: Task, data: SplitData, max_length: int) -> LanguageScore:
         return evaluate_split(model, task, data, tokenizer, max_length=max_length, batch_size=cfg.eval_batch_size,
                               device=device_of(model), mixed_precision=mixed, progress=not cfg.quiet,
-                              max_tokens=eval_token_budget(cfg.eval_tokens, device_of(model)))
+                              max_tokens=budget)
 
     def evaluate(step: int) -> tuple[float, dict[str, Any]]:
         scores: dict[str, float] = {}
