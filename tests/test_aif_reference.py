@@ -208,6 +208,19 @@ def test_aif_batch_norm_trains_on_a_batch_of_one(lengths):
         assert param.grad is not None and torch.isfinite(param.grad).all(), name
 
 
+def test_batch_norm_cancels_the_bias_before_it_and_trains_the_rest():
+    """In training mode a bias right before a batch norm is removed with the batch mean: gradient 0 (float64)."""
+    hidden, mask = hidden_batch([5, 3, 4, 2])
+    hidden = [h.double() for h in hidden]
+    fusion = randomised_aif("batch").double().train()
+    fusion(hidden, mask).pow(2).mean().backward()
+    for branch in (fusion.local_branch, fusion.global_branch):
+        for layer in (branch.down, branch.up):
+            assert layer.bias.grad.abs().max() < 1e-12
+            assert layer.weight.grad.abs().max() > 1e-6
+        assert branch.norm_out.bias.grad.abs().max() > 1e-6
+
+
 def test_training_run_whose_last_batch_has_one_example(tiny_bert, sample_dir, tmp_path):
     """9 training sentences in batches of 4: the third step has one example (nn.BatchNorm1d would raise)."""
     out = tmp_path / "run"

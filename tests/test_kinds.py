@@ -131,14 +131,13 @@ def test_kind_trains_through_every_fusion_and_decodes_and_scores(tiny, name, arc
     head_grads = [p.grad for p in model.heads.parameters()]
     assert head_grads and all(g is not None for g in head_grads)
     # a bias right before a batch norm (train mode) is cancelled by its mean: its gradient is zero up to
-    # rounding (sometimes exactly zero), so asserting a positive one made this test flaky
+    # float32 rounding, which a batch of a few near-equal sequence contexts amplifies past any fixed bound
+    # (8e-5 on one CI machine); test_aif_reference checks the cancellation in float64
     cancelled = {id(m.down.bias) for m in model.fusion.modules() if getattr(m, "batch_norm", False)}
     cancelled |= {id(m.up.bias) for m in model.fusion.modules() if getattr(m, "batch_norm", False)}
     for pname, p in model.fusion.named_parameters():
-        assert p.grad is not None, pname
-        if id(p) in cancelled:
-            assert p.grad.abs().max() < 1e-5, pname
-        else:
+        assert p.grad is not None and torch.isfinite(p.grad).all(), pname
+        if id(p) not in cancelled:
             assert p.grad.abs().sum() > 0, pname
     # without gold keys: no loss, and the kind turns what the head returns into scored predictions
     model.eval()
