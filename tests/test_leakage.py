@@ -85,7 +85,8 @@ def test_row_disjoint_protocol(tmp_path):
     assert set(targets["es"].rows) == held_rows and set(targets["en"].rows) == held_rows
     assert targets["es"].examples[0].text_a.startswith("es a ")
     assert len(targets["de"]) == 10 and targets["de"].split == "test"
-    assert "held out" in notes["es"] and "10" in notes["es"]
+    assert notes["es"][0] == "test-es has no labels; scored on dev"  # one note per fact, the fallback first
+    assert "held out" in notes["es"][1] and "10" in notes["es"][1]
     records = {(u.role, u.lang): u.record() for u in training.uses()}
     assert records[("held_out", "en")]["rows"] == compact_rows(held_rows) and records[("held_out", "en")]["n"] == 10
     assert records[("train", "en")]["n"] == 12 and records[("selection", "en")]["split"] == "dev[held-out]"

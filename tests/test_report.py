@@ -45,3 +45,21 @@ def test_fallback_notes_are_merged_per_split_not_repeated_per_language():
     assert merge_split_notes(set()) == ""
     assert merge_split_notes({fallback_note("test", "ko", "was not found", "dev")}) == ("test was not found for ko; "
                                                                                        "scored on dev")
+
+
+def test_a_language_with_a_fallback_and_held_out_rows_gets_one_merged_footnote():
+    from tests.report_runs import make_run
+    from xling.reporting.results import fallback_note
+    from xling.reporting.tables import render
+
+    held = "scored on the 8 of 20 dev examples parallel to the 8 dev[eval]-en rows held out from training and selection"
+    runs = [make_run(seed, {"en": 70.0 + seed, "es": 60.0 + seed, "fr": 50.0 + seed}) for seed in (1, 2)]
+    for run in runs:
+        for lang in ("es", "fr"):
+            run.languages[lang].notes = [fallback_note("test", lang, "has no labels", "dev"), held]
+    footnote = [line for line in render(runs).splitlines() if line.startswith("†")]
+    assert footnote == [f"† scored on another split than asked: test has no labels for es, fr; scored on dev; {held}"]
+    for run in runs:  # results.json written before each fact was its own note: the two joined in one
+        for lang in ("es", "fr"):
+            run.languages[lang].notes = ["; ".join(run.languages[lang].notes)]
+    assert [line for line in render(runs).splitlines() if line.startswith("†")] == footnote

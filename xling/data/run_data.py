@@ -150,8 +150,8 @@ def resolve_eval_split(task: Task, lang: str, cfg: TrainConfig, split: str | Non
 
 def load_targets(task: Task, cfg: TrainConfig, training: TrainingData | None = None,
                  split: str | None = None, *, used: list[Used] | None = None
-                 ) -> tuple[dict[str, SplitData], dict[str, str], list[str]]:
-    """Evaluation data per language, notes on fallbacks, and warnings (missing languages, unseen labels).
+                 ) -> tuple[dict[str, SplitData], dict[str, list[str]], list[str]]:
+    """Evaluation data per language, its notes (a fallback split, held-out rows, ...), and warnings.
 
     Nothing parallel to what the run trained or selected on is scored (:mod:`xling.data.parallel`):
     ``training`` (the target stage) and ``used`` (earlier stages, or what a finished run recorded) say
@@ -159,7 +159,7 @@ def load_targets(task: Task, cfg: TrainConfig, training: TrainingData | None = N
     set loses the evaluated questions; any other overlap raises :class:`~xling.errors.LeakageError`.
     """
     targets: dict[str, SplitData] = {}
-    notes: dict[str, str] = {}
+    notes: dict[str, list[str]] = {}
     warnings: list[str] = []
     missing: dict[str, str] = {}
     uses = list(used or []) + (training.uses() if training else [])
@@ -175,10 +175,9 @@ def load_targets(task: Task, cfg: TrainConfig, training: TrainingData | None = N
         if held:
             _cap(data, cfg.max_eval_examples)
         targets[lang] = data
-        note = "; ".join(filter(None, (note, cut))) or None
-        if note:
-            notes[lang] = note
-            warnings.append(f"{lang}: {note}" if cut else note)
+        if note or cut:  # one note per fact, so that a report can merge each across languages
+            notes[lang] = [n for n in (note, cut) if n]
+            warnings.append(f"{lang}: {'; '.join(notes[lang])}" if cut else note)
     if training is not None:
         training.dropped = drop_from_selection(task, training.selection, targets.values())
         if training.dropped:
@@ -196,7 +195,7 @@ def load_targets(task: Task, cfg: TrainConfig, training: TrainingData | None = N
                 notes.pop(lang, None)
             else:  # the source language's own selection set: scored, as before, and marked
                 note = f"{hits[0][1]} of its {len(data)} examples are the selection set (an in-language score)"
-                notes[lang] = "; ".join(filter(None, (notes.get(lang), note)))
+                notes.setdefault(lang, []).append(note)
         elif hits:
             raise leakage_error(task, data, hits)
     if missing and cfg.missing_languages == "error":

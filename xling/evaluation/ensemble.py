@@ -129,7 +129,7 @@ def predict_outputs(model_dir: Path, task: Task, targets: dict[str, SplitData], 
 
 
 def member_outputs(members: Sequence[Member], task: Task, targets: dict[str, SplitData], cfg: TrainConfig,
-                   notes: dict[str, str] | None = None
+                   notes: dict[str, list[str]] | None = None
                    ) -> tuple[dict[str, dict[str, list[np.ndarray]]], dict[str, dict[str, LanguageScore]]]:
     """Per member label and language: per-example outputs and the member's score on those examples.
 

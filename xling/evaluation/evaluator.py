@@ -151,7 +151,7 @@ def write_predictions(task: Task, data: SplitData, result: LanguageScore, direct
 
 
 def evaluate_targets(model: torch.nn.Module, tokenizer: Any, task: Task, cfg: TrainConfig,
-                     targets: dict[str, SplitData], notes: dict[str, str],
+                     targets: dict[str, SplitData], notes: dict[str, list[str]],
                      predictions_dir: Path | None) -> tuple[dict[str, LanguageScore], dict[str, Any]]:
     """Score every language (outputs not kept in the scores); returns the scores and evaluation timings."""
     scores: dict[str, LanguageScore] = {}

@@ -15,6 +15,7 @@ import re
 import resource
 import statistics
 import subprocess
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,9 +33,11 @@ _TRANSIENT = {"transient": True}  # a field that is never written to results.jso
 
 
 # How a language scored on another split than asked is noted in its LanguageScore.notes (written by
-# xling.data.run_data, read back by the reports, which list the languages once per split and reason).
+# xling.data.run_data, read back by the reports, which list the languages once per split and reason). Each
+# fact is its own note; results.json files written before that joined the held-out-rows note to the fallback
+# one ("test-es has no labels; scored on dev; scored on the 800 of ..."): ``rest`` is that second note.
 FALLBACK_NOTE = re.compile(r"^(?P<split>[\w.]+)-(?P<lang>[\w-]+) (?P<reason>was not found|has no labels)"
-                           r"; scored on (?P<fallback>[\w.]+)$")
+                           r"; scored on (?P<fallback>[\w.]+)(?:; (?P<rest>.+))?$")
 
 
 def fallback_note(split: str, lang: str, reason: str, fallback: str) -> str:
@@ -66,9 +69,10 @@ class LanguageScore:
         return {f.name: copy.deepcopy(getattr(self, f.name)) for f in dataclasses.fields(self)
                 if not f.metadata.get("transient")}
 
-    def stored(self, note: str | None = None) -> "LanguageScore":
-        """The score as results.json keeps it (no outputs), with ``note`` (a fallback split, ...) if given."""
-        return dataclasses.replace(self, notes=[note] if note else list(self.notes), outputs=None, predictions=None)
+    def stored(self, notes: Sequence[str] | None = None) -> "LanguageScore":
+        """The score as results.json keeps it (no outputs), with ``notes`` (a fallback split, ...) if given."""
+        return dataclasses.replace(self, notes=list(notes) if notes else list(self.notes), outputs=None,
+                                   predictions=None)
 
 
 @dataclass

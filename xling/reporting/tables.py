@@ -243,11 +243,13 @@ def merge_split_notes(notes: set[str]) -> str:
         match = FALLBACK_NOTE.match(note)
         if match:
             merged.setdefault((match["split"], match["reason"], match["fallback"]), []).append(match["lang"])
+            if match["rest"]:
+                other.append(match["rest"])
         else:
             other.append(note)
     phrases = [f"{split} {reason} for {', '.join(langs)}; scored on {fallback}"
                for (split, reason, fallback), langs in merged.items()]
-    return "; ".join(phrases + other)
+    return "; ".join(dict.fromkeys(phrases + other))
 
 
 def table_rows(groups: Sequence[Group], digits: int = 1) -> tuple[list[str], list[list[str]], list[str]]:
