@@ -47,6 +47,7 @@ from xling.errors import ConfigError, DataError, MissingDataError
 from xling.metrics.bitext import pair_scores
 from xling.reporting.results import LanguageScore, Results, averages, environment, peak_rss_mb, task_summary
 from xling.retrieval.mining import MARGINS, MODES, Pair, check_choice, extract, mine, optimise_threshold
+from xling.retrieval.options import EmbeddingConfig
 
 log = logging.getLogger("xling")
 
@@ -179,16 +180,10 @@ def mine_portion(portion: Portion, x: np.ndarray, y: np.ndarray, **options: Any)
 
 
 @dataclass(frozen=True)
-class BuccConfig:
+class BuccConfig(EmbeddingConfig):
     """``xling retrieve --task bucc`` (every field is a flag and a YAML key)."""
 
     task: str = _opt("bucc", "mining task")
-    model: str | None = _opt(None, "Hugging Face encoder id or checkpoint directory (raw model)")
-    run: str | None = _opt(None, "a run directory of xling train: use its fine-tuned encoder (and fusion)")
-    layer: int | None = _opt(None, "embed with this hidden state (0 = embeddings .. L, or negative)")
-    fusion: str | None = _opt(None, "embed with this fusion (raw model: last or mean; default: the run's, or last)")
-    fusion_layer: int | None = _opt(None, "the fusion's lower layer, where it takes one")
-    fusion_options: dict = _opt({}, "extra fusion options", flag="fusion-option", metavar="KEY=VALUE")
     data_dir: str | None = _opt(None, "folder holding {xx}-en.{dev,test}.{xx,en,gold} files (any depth)")
     languages: list = _opt([], "languages; default: every BUCC language with a dev portion in --data-dir")
     neighbourhood: int = _opt(4, "bucc: k nearest neighbours of the margin (XTREME: 4)")
@@ -196,18 +191,14 @@ class BuccConfig:
     margin: str = _opt("ratio", "bucc: margin: ratio (XTREME's), distance, absolute")
     seed: int = _opt(0, "bucc: seed of the split of dev into selection / held-out parts (when no test gold)")
     selection_share: float = _opt(0.5, "bucc: share of dev used to choose the threshold (when no test gold)")
-    max_seq_length: int = _opt(128, "sub-word limit per sentence")
-    batch_size: int = _opt(64, "sentences per batch")
-    output_dir: str | None = _opt(None, "write results.json (and predictions/) here")
     save_predictions: bool = _opt(True, "write predictions/{lang}.tsv (extracted pairs of the scored part)")
-    overwrite: bool = _opt(False, "replace results in output_dir")
-    quiet: bool = _opt(False, "no progress bars")
 
     def __post_init__(self) -> None:
         if self.data_dir is None:
             raise ConfigError("--task bucc reads local files: give --data-dir (a folder with zh-en.dev.zh, ...)")
-        if self.neighbourhood < 1 or self.batch_size < 1 or self.max_seq_length < 1:
-            raise ConfigError("neighbourhood, batch_size and max_seq_length must be >= 1")
+        super().__post_init__()
+        if self.neighbourhood < 1:
+            raise ConfigError(f"neighbourhood must be >= 1, got {self.neighbourhood}")
         if not 0 < self.selection_share < 1:
             raise ConfigError(f"selection_share must be between 0 and 1, got {self.selection_share}")
         check_choice("candidates", self.candidates, MODES)
@@ -305,12 +296,7 @@ def run_bucc(cfg: BuccConfig, encoder: Any = None) -> Results:
     languages = _languages(task, cfg)
     out = _prepare_output(cfg)
     if encoder is None:
-        from xling.retrieval.embed import load_sentence_encoder
-
-        encoder = load_sentence_encoder(model=cfg.model, run=cfg.run, layer=cfg.layer, fusion=cfg.fusion,
-                                        fusion_layer=cfg.fusion_layer, fusion_options=dict(cfg.fusion_options),
-                                        max_length=cfg.max_seq_length, batch_size=cfg.batch_size,
-                                        progress=not cfg.quiet)
+        encoder = cfg.sentence_encoder()
     scores, warnings, sentences, start = {}, [], 0, time.perf_counter()
     for lang in languages:
         scores[lang], embedded = _score_language(task, lang, cfg, encoder, out, warnings)

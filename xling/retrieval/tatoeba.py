@@ -34,6 +34,7 @@ from xling.errors import ConfigError, DataError, MissingDataError
 from xling.kinds import get_kind
 from xling.reporting.results import (RESULTS_FILE, LanguageScore, Results, averages, environment, peak_rss_mb,
                                      task_summary)
+from xling.retrieval.options import EmbeddingConfig
 from xling.tasks import get_task
 from xling.tasks.task import Task
 from xling.tasks.xtreme_r import TATOEBA_CODES
@@ -158,33 +159,19 @@ def retrieval_metrics(similarity: np.ndarray) -> dict[str, float]:
 
 
 @dataclass(frozen=True)
-class RetrievalConfig:
-    """Everything ``xling retrieve`` depends on (every field is a flag and a YAML key)."""
+class RetrievalConfig(EmbeddingConfig):
+    """Everything ``xling retrieve`` depends on for Tatoeba-style tasks (every field is a flag and a YAML key)."""
 
-    task: str = _opt("tatoeba", "retrieval task")
-    model: str | None = _opt(None, "Hugging Face encoder id or checkpoint directory (raw model)")
-    run: str | None = _opt(None, "a run directory of xling train: use its fine-tuned encoder (and fusion)")
-    layer: int | None = _opt(None, "embed with this hidden state (0 = embeddings .. L, or negative)")
-    fusion: str | None = _opt(None, "embed with this fusion (raw model: last or mean; default: the run's, or last)")
-    fusion_layer: int | None = _opt(None, "the fusion's lower layer, where it takes one")
-    fusion_options: dict = _opt({}, "extra fusion options", flag="fusion-option", metavar="KEY=VALUE")
     data_dir: str | None = _opt(None, "folder holding tatoeba.xxx-eng.xxx files (any depth); default: the hub")
     source: str = _opt("auto", "data source: auto, local, hub")
     languages: list = _opt([], "languages, comma-separated ISO 639-1 (or Tatoeba's 3-letter codes); 'all' = every "
                                "language found in --data-dir; default: the 36 XTREME languages")
     missing_languages: str = _opt("error", "a language with no data: error or skip")
     max_sentences: int | None = _opt(None, "seeded random subset of sentence pairs per language")
-    max_seq_length: int = _opt(128, "sub-word limit per sentence")
-    batch_size: int = _opt(64, "sentences per batch")
-    output_dir: str | None = _opt(None, "write results.json (and predictions/) here")
     save_predictions: bool = _opt(True, "write predictions/{lang}.jsonl (nearest neighbours) with the results")
-    overwrite: bool = _opt(False, "replace results in output_dir")
-    quiet: bool = _opt(False, "no progress bars")
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_seq_length"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        super().__post_init__()
         if self.max_sentences is not None and self.max_sentences < 2:
             raise ConfigError(f"max_sentences must be >= 2 or unset, got {self.max_sentences}")
         if self.missing_languages not in ("error", "skip"):
@@ -224,14 +211,10 @@ def load_requested_bitexts(cfg: RetrievalConfig) -> tuple[dict[str, Bitext], lis
 
 def run_retrieval(cfg: RetrievalConfig) -> Results:
     """``xling retrieve``: score every language, return (and write, with ``output_dir``) the results."""
-    from xling.retrieval.embed import load_sentence_encoder
-
     task = get_task(cfg.task)
     bitexts, warnings = load_requested_bitexts(cfg)
     out = _prepare_output(cfg)
-    encoder = load_sentence_encoder(model=cfg.model, run=cfg.run, layer=cfg.layer, fusion=cfg.fusion,
-                                    fusion_layer=cfg.fusion_layer, fusion_options=dict(cfg.fusion_options),
-                                    max_length=cfg.max_seq_length, batch_size=cfg.batch_size, progress=not cfg.quiet)
+    encoder = cfg.sentence_encoder()
     scores: dict[str, LanguageScore] = {}
     start, sentences = time.perf_counter(), 0
     for lang, bitext in bitexts.items():
