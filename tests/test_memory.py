@@ -89,7 +89,7 @@ def test_gradient_checkpointing_gives_the_same_gradient(tiny_bert, encoder, toke
                           gradient_checkpointing=checkpointing)
         torch.manual_seed(0)
         model = build_run_model(task, cfg, copy.deepcopy(encoder)).double().train()
-        assert model.encoder.model.is_gradient_checkpointing == checkpointing
+        assert model.encoder.checkpointing == checkpointing
         grads.append(grads_and_loss(model, inputs, task, accelerator, None))
     assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-6)  # the heads compute the loss in float32
     for name, grad in grads[0][1].items():

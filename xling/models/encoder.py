@@ -129,7 +129,17 @@ class Encoder(nn.Module):
         """Recompute each layer's activations in the backward pass (non-reentrant: frozen embeddings work)."""
         if not getattr(self.model, "supports_gradient_checkpointing", False):
             raise ConfigError(f"{type(self.model).__name__} does not support gradient checkpointing")
-        self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        kwargs = {"use_reentrant": False}
+        if hasattr(self.model, "activation_checkpointing_enable"):  # transformers >= 5.2x renamed it
+            self.model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:
+            self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+
+    @property
+    def checkpointing(self) -> bool:
+        """Whether the layers recompute their activations in the backward pass."""
+        flag = getattr(self.model, "is_activation_checkpointing", None)  # older transformers: the old name
+        return bool(self.model.is_gradient_checkpointing if flag is None else flag)
 
     def describe(self) -> dict[str, Any]:
         return {
