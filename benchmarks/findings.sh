@@ -20,6 +20,7 @@ report $R/gate $T/gate.md last              # Q1, NER (benchmarks/sweeps/gate.ya
 report $R/gate-pos $T/gate-pos.md last benchmarks/plots/gate-pos.png        # Q1, POS (sweeps/gate-pos.yaml)
 report $R/multilingual $T/multilingual.md english                # Q3, NER/POS/PAWS-X (sweeps/multilingual.yaml)
 report $R/gate-layers $T/gate-layers.md last benchmarks/plots/gate-layers.png  # Q1, NER, more arms (sweeps/gate-layers.yaml)
+report $R/gate-pos-layers $T/gate-pos-layers.md last benchmarks/plots/gate-pos-layers.png  # Q1, POS, more arms
 report $R/gate-pawsx $T/gate-pawsx.md last                         # Q1, PAWS-X (sweeps/gate-pawsx.yaml)
 report $R/multimodal $T/multimodal.md direct benchmarks/plots/multimodal.png  # Q5 (sweeps/multimodal.yaml)
 .venv/bin/python benchmarks/render.py
