@@ -21,6 +21,7 @@ report $R/gate-pos $T/gate-pos.md last benchmarks/plots/gate-pos.png        # Q1
 report $R/multilingual $T/multilingual.md english                # Q3, NER/POS/PAWS-X (sweeps/multilingual.yaml)
 report $R/gate-layers $T/gate-layers.md last benchmarks/plots/gate-layers.png  # Q1, NER, more arms (sweeps/gate-layers.yaml)
 report $R/gate-pos-layers $T/gate-pos-layers.md last benchmarks/plots/gate-pos-layers.png  # Q1, POS, more arms
+report $R/gate-xnli $T/gate-xnli.md last benchmarks/plots/gate-xnli.png     # Q1, XNLI (sweeps/gate-xnli.yaml)
 report $R/gate-pawsx $T/gate-pawsx.md last                         # Q1, PAWS-X (sweeps/gate-pawsx.yaml)
 report $R/multimodal $T/multimodal.md direct benchmarks/plots/multimodal.png  # Q5 (sweeps/multimodal.yaml)
 .venv/bin/python benchmarks/render.py
