@@ -130,7 +130,7 @@ class Encoder(nn.Module):
         if not getattr(self.model, "supports_gradient_checkpointing", False):
             raise ConfigError(f"{type(self.model).__name__} does not support gradient checkpointing")
         kwargs = {"use_reentrant": False}
-        if hasattr(self.model, "activation_checkpointing_enable"):  # transformers >= 5.2x renamed it
+        if hasattr(self.model, "activation_checkpointing_enable"):  # the name newer transformers use (the old one warns)
             self.model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
         else:
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)

@@ -36,7 +36,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -203,9 +203,6 @@ class BuccConfig(EmbeddingConfig):
             raise ConfigError(f"selection_share must be between 0 and 1, got {self.selection_share}")
         check_choice("candidates", self.candidates, MODES)
         check_choice("margin", self.margin, tuple(MARGINS))
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def config_from_args(args: argparse.Namespace, other: type) -> BuccConfig | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from xling.config import _opt
@@ -34,6 +34,9 @@ class EmbeddingConfig:
         for name in ("batch_size", "max_seq_length"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
     def sentence_encoder(self) -> Any:
         """The :class:`~xling.retrieval.embed.SentenceEncoder` these options name (loads torch and the model)."""

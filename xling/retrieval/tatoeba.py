@@ -21,7 +21,7 @@ import logging
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -176,9 +176,6 @@ class RetrievalConfig(EmbeddingConfig):
             raise ConfigError(f"max_sentences must be >= 2 or unset, got {self.max_sentences}")
         if self.missing_languages not in ("error", "skip"):
             raise ConfigError(f"missing_languages must be error or skip, got {self.missing_languages!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def resolve_languages(task: Task, cfg: RetrievalConfig) -> list[str]:
