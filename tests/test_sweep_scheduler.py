@@ -3,6 +3,7 @@ the others, selection on English dev only, the manifest and the report of a swee
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -198,9 +199,10 @@ def test_only_keeps_whole_selection_groups(tmp_path):
     with pytest.raises(ConfigError, match="matches no run"):
         select_only(runs, ["xnli/*"])
     sweep = Sweep(s, tmp_path / "sweep", only=["udpos/aif"])
-    backend = ScriptedBackend()
-    sweep.run(backend)
+    backend, stream = ScriptedBackend(), io.StringIO()
+    sweep.run(backend, stream=stream)
     assert sorted(backend.submitted) == [("udpos/aif-do0.1-s42", 1), ("udpos/aif-do0.2-s42", 1)]
+    assert "8 runs in" in stream.getvalue() and "0 finished earlier, 2 to run now (--only)" in stream.getvalue()
     assert len(read_manifest(tmp_path / "sweep")["runs"]) == 8  # the manifest still lists the whole sweep
     assert summarize(tmp_path / "sweep").line() == "8 runs: 2 done, 0 running, 0 failed, 6 pending"
 

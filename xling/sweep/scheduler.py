@@ -198,10 +198,11 @@ class Sweep:
         result = SweepResult(self.out, earlier=[k for k in self.runs if done(self.out, k)])
         driver = Driver(self.out, backend.name, len(self.runs))
         progress = Progress(stream, self)
-        progress.event(f"sweep {self.spec.name}: {len(self.runs)} runs in {self.out}, {len(result.earlier)} finished "
-                       f"earlier; {backend.describe()}")
-        sweep_id = uuid.uuid4().hex[:8]
         queue, in_flight, attempts = deque(self.pending()), {}, Counter()
+        chosen = " (--only)" if self.only is not None else ""
+        progress.event(f"sweep {self.spec.name}: {len(self.runs)} runs in {self.out}, {len(result.earlier)} finished "
+                       f"earlier, {len(queue)} to run now{chosen}; {backend.describe()}")
+        sweep_id = uuid.uuid4().hex[:8]
         previous = _terminate_as_interrupt()
         try:
             while queue or in_flight:
