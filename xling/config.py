@@ -221,16 +221,17 @@ def build_config(cls: type, options: dict[str, Any]):
     return cls(**kwargs)
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
+def load_yaml(path: str | Path, kind: str = "config file", shape: str = "a mapping of option: value") -> dict[str, Any]:
+    """A YAML file whose top level is a mapping; a clear ConfigError names the file (a ``kind``) otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
+        raise ConfigError(f"{kind} {path} does not exist")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of option: value at the top level")
+        raise ConfigError(f"{path}: expected {shape} at the top level")
     return data
 
 

@@ -45,9 +45,9 @@ import numpy as np
 from xling.config import _opt, field_names, load_yaml, overrides_from_args
 from xling.errors import ConfigError, DataError, MissingDataError
 from xling.metrics.bitext import pair_scores
-from xling.reporting.results import LanguageScore, Results, averages, environment, peak_rss_mb, task_summary
+from xling.reporting.results import LanguageScore, Results
 from xling.retrieval.mining import MARGINS, MODES, Pair, check_choice, extract, mine, optimise_threshold
-from xling.retrieval.options import EmbeddingConfig
+from xling.retrieval.options import EmbeddingConfig, embedding_results
 
 log = logging.getLogger("xling")
 
@@ -299,19 +299,7 @@ def run_bucc(cfg: BuccConfig, encoder: Any = None) -> Results:
         scores[lang], embedded = _score_language(task, lang, cfg, encoder, out, warnings)
         sentences += embedded
     seconds = time.perf_counter() - start
-    rep = encoder.representation
-    results = Results(
-        task=task_summary(task), model={"name_or_path": encoder.name, **encoder.encoder.describe()},
-        fusion={"method": rep.method, "layer": rep.layer, "options": rep.options}, seed=cfg.seed,
-        config={**cfg.to_dict(), "fusion": rep.method, "fusion_layer": rep.layer, "fusion_options": rep.options},
-        languages=scores, averages=averages(scores, task.train_language), environment=environment(),
-        timings={"eval_seconds": seconds, "eval_examples": sentences,
-                 "eval_examples_per_second": sentences / seconds if seconds else None, "peak_rss_mb": peak_rss_mb()},
-        warnings=warnings, run_dir=str(out) if out is not None else "",
-    )
-    if out is not None:
-        results.save(out)
-    return results
+    return embedding_results(task, cfg, encoder, scores, warnings, seconds, sentences, out, seed=cfg.seed)
 
 
 def summary(results: Results) -> str:

@@ -46,3 +46,23 @@ class EmbeddingConfig:
                                      fusion_layer=self.fusion_layer, fusion_options=dict(self.fusion_options),
                                      max_length=self.max_seq_length, batch_size=self.batch_size,
                                      progress=not self.quiet)
+
+
+def embedding_results(task: Any, cfg: EmbeddingConfig, encoder: Any, scores: dict, warnings: list[str],
+                      seconds: float, sentences: int, out: Any, seed: int) -> Any:
+    """The results of a retrieval run (its encoder, representation, scores and timings), saved in ``out`` if any."""
+    from xling.reporting.results import Results, averages, environment, peak_rss_mb, task_summary
+
+    rep = encoder.representation
+    results = Results(
+        task=task_summary(task), model={"name_or_path": encoder.name, **encoder.encoder.describe()},
+        fusion={"method": rep.method, "layer": rep.layer, "options": rep.options}, seed=seed,
+        config={**cfg.to_dict(), "fusion": rep.method, "fusion_layer": rep.layer, "fusion_options": rep.options},
+        languages=scores, averages=averages(scores, task.train_language), environment=environment(),
+        timings={"eval_seconds": seconds, "eval_examples": sentences,
+                 "eval_examples_per_second": sentences / seconds if seconds else None, "peak_rss_mb": peak_rss_mb()},
+        warnings=warnings, run_dir=str(out) if out is not None else "",
+    )
+    if out is not None:
+        results.save(out)
+    return results

@@ -31,9 +31,8 @@ from xling.data.files import read_lines
 from xling.data.loading import SOURCES, find_local
 from xling.errors import ConfigError, DataError, MissingDataError
 from xling.kinds import get_kind
-from xling.reporting.results import (RESULTS_FILE, LanguageScore, Results, averages, environment, peak_rss_mb,
-                                     task_summary)
-from xling.retrieval.options import EmbeddingConfig
+from xling.reporting.results import RESULTS_FILE, LanguageScore, Results
+from xling.retrieval.options import EmbeddingConfig, embedding_results
 from xling.tasks import get_task
 from xling.tasks.task import Task
 from xling.tasks.xtreme_r import TATOEBA_CODES
@@ -226,19 +225,7 @@ def run_retrieval(cfg: RetrievalConfig) -> Results:
         if out is not None and cfg.save_predictions:
             _write_predictions(out / "predictions" / f"{lang}.jsonl", similarity)
     seconds = time.perf_counter() - start
-    rep = encoder.representation
-    results = Results(
-        task=task_summary(task), model={"name_or_path": encoder.name, **encoder.encoder.describe()},
-        fusion={"method": rep.method, "layer": rep.layer, "options": rep.options}, seed=0,
-        config={**cfg.to_dict(), "fusion": rep.method, "fusion_layer": rep.layer, "fusion_options": rep.options},
-        languages=scores, averages=averages(scores, task.train_language), environment=environment(),
-        timings={"eval_seconds": seconds, "eval_examples": sentences,
-                 "eval_examples_per_second": sentences / seconds if seconds else None, "peak_rss_mb": peak_rss_mb()},
-        warnings=warnings, run_dir=str(out) if out is not None else "",
-    )
-    if out is not None:
-        results.save(out)
-    return results
+    return embedding_results(task, cfg, encoder, scores, warnings, seconds, sentences, out, seed=0)
 
 
 def _prepare_output(cfg: RetrievalConfig) -> Path | None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from xling.config import load_yaml
 from xling.errors import ConfigError
 from xling.sweep.options import UNSAFE, absolute_paths, merge, name_part, safe, substitute
 
@@ -132,15 +133,7 @@ class PlannedRun:
 
 def load_spec(path: str | Path, seeds: list[int] | None = None) -> SweepSpec:
     """Read and check a sweep file; ``seeds`` replaces its seeds."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"sweep file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping (base:, grid:, configs:, seeds:, ...) at the top level")
+    raw = load_yaml(path, "sweep file", "a mapping (base:, grid:, configs:, seeds:, ...)")
     return parse_spec(raw, str(path), seeds)
 
 
