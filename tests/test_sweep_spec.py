@@ -158,3 +158,14 @@ def test_the_benchmark_sweep_files_expand_and_validate(tmp_path):
             validate(run)
     quality = [r.key for r in first_runs(load_spec(files[[f.name for f in files].index("quality.yaml")]), tmp_path)]
     assert len(quality) == 4 * 10 * 3 and "panx/aif8-s1" in quality  # the names quality_report.py reads
+
+
+def test_a_missing_or_malformed_sweep_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="sweep file .*nope.yaml does not exist"):
+        load_spec(tmp_path / "nope.yaml")
+    (tmp_path / "list.yaml").write_text("- base\n- configs\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"list.yaml: expected a mapping \(base:, grid:"):
+        load_spec(tmp_path / "list.yaml")
+    (tmp_path / "bad.yaml").write_text("base: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
+        load_spec(tmp_path / "bad.yaml")
