@@ -24,4 +24,5 @@ report $R/gate-pos-layers $T/gate-pos-layers.md last benchmarks/plots/gate-pos-l
 report $R/gate-xnli $T/gate-xnli.md last benchmarks/plots/gate-xnli.png     # Q1, XNLI (sweeps/gate-xnli.yaml)
 report $R/gate-pawsx $T/gate-pawsx.md last                         # Q1, PAWS-X (sweeps/gate-pawsx.yaml)
 report $R/multimodal $T/multimodal.md direct benchmarks/plots/multimodal.png  # Q5 (sweeps/multimodal.yaml)
+PARTS=report bash benchmarks/intermediate3.sh                       # Q4 (XNLI) and Q6 (sweeps/intermediate.yaml)
 .venv/bin/python benchmarks/render.py

@@ -19,6 +19,7 @@ T=benchmarks/results/intermediate3   # (results/intermediate/ holds the one- or 
 mkdir -p "$T" benchmarks/plots
 for target in ${TARGETS:-xnli udpos}; do
   R=benchmarks/out/intermediate/$target
+  if [ ! -d "$R" ]; then echo "intermediate3.sh: $R is missing; run its sweep first (skipped)" >&2; continue; fi
   case $target in
     xnli) members="sick panx udpos" ;;
     udpos) members="sick panx xnli" ;;
