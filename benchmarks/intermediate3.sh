@@ -23,7 +23,7 @@ for target in ${TARGETS:-xnli udpos}; do
   case $target in
     xnli) members="sick panx udpos" ;;
     udpos) members="sick panx xnli" ;;
-    *) echo "ensembles.sh: no members for target $target" >&2; exit 2 ;;
+    *) echo "intermediate3.sh: no members for target $target" >&2; exit 2 ;;
   esac
   for seed in ${SEEDS:-1 2 3}; do
     [[ " ${PARTS:-ensembles report} " == *" ensembles "* ]] || break
