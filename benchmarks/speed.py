@@ -373,8 +373,8 @@ def save(result: dict, stem: str) -> None:
 
 
 def render(result: dict) -> str:
-    lines = [f"Conditions: {result['machine']['cpu']}, {result['machine']['cores']} cores shared with other jobs "
-             f"(load {', '.join(f'{x:.1f}' for x in result['load'])} at the start), {result['threads']} thread(s) per "
+    lines = [f"Conditions: {result['machine']['cpu']}, {result['machine']['cores']} cores, load average "
+             f"{', '.join(f'{x:.1f}' for x in result['load'])} (1, 5, 15 min) at the start, {result['threads']} thread(s) per "
              f"process, medians of {result['rounds']} rounds run round-robin; e5-small, {result['n']} WikiANN en "
              f"sentences, batch {result['batch_size']}, cap {result['max_length']}, embeddings frozen.", ""]
     if "training" in result:

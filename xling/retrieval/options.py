@@ -7,6 +7,7 @@ from typing import Any
 
 from xling.config import _opt
 from xling.errors import ConfigError
+from xling.reporting.results import Results, averages, environment, peak_rss_mb, task_summary
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,8 @@ class EmbeddingConfig:
 
 
 def embedding_results(task: Any, cfg: EmbeddingConfig, encoder: Any, scores: dict, warnings: list[str],
-                      seconds: float, sentences: int, out: Any, seed: int) -> Any:
+                      seconds: float, sentences: int, out: Any, seed: int) -> Results:
     """The results of a retrieval run (its encoder, representation, scores and timings), saved in ``out`` if any."""
-    from xling.reporting.results import Results, averages, environment, peak_rss_mb, task_summary
-
     rep = encoder.representation
     results = Results(
         task=task_summary(task), model={"name_or_path": encoder.name, **encoder.encoder.describe()},
