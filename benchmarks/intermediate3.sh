@@ -17,6 +17,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 T=benchmarks/results/intermediate3   # (results/intermediate/ holds the one- or two-seed tables of issue 5)
 mkdir -p "$T" benchmarks/plots
+has() { [[ " ${PARTS:-ensembles report} " == *" $1 "* ]]; }
 for target in ${TARGETS:-xnli udpos}; do
   R=benchmarks/out/intermediate/$target
   if [ ! -d "$R" ]; then echo "intermediate3.sh: $R is missing; run its sweep first (skipped)" >&2; continue; fi
@@ -25,8 +26,7 @@ for target in ${TARGETS:-xnli udpos}; do
     udpos) members="sick panx xnli" ;;
     *) echo "intermediate3.sh: no members for target $target" >&2; exit 2 ;;
   esac
-  for seed in ${SEEDS:-1 2 3}; do
-    [[ " ${PARTS:-ensembles report} " == *" ensembles "* ]] || break
+  for seed in $(has ensembles && echo "${SEEDS:-1 2 3}"); do
     runs=$(for m in $members; do echo -n "$R/$m-s$seed "; done)
     for method in ${METHODS:-prob vote weights}; do
       step "$target seed $seed: ensemble $method of $members"
@@ -37,7 +37,7 @@ for target in ${TARGETS:-xnli udpos}; do
     $X ensemble $R/direct-s$seed $runs --method prob --output-dir $R/ensemble4-prob-s$seed --overwrite --quiet \
         > $T/$target-ensemble4-prob-s$seed.md
   done
-  [[ " ${PARTS:-ensembles report} " == *" report "* ]] || continue
+  has report || continue
   all="$R/direct-s* $(for m in $members; do echo -n "$R/$m-s* "; done)$R/ensemble3-*-s* $R/ensemble4-prob-s*"
   $X report $all --plot benchmarks/plots/intermediate3_$target.png > $T/$target-ensembles.md
   # each ensemble against each single model (direct and the members), paired by seed: the table's first columns
