@@ -213,3 +213,19 @@ def test_a_batch_that_does_not_split_is_refused_before_anything_starts(tiny_bert
                      env={"WORLD_SIZE": "2", "RANK": "0"})  # as a launcher of 2 processes sets them
     assert result.returncode == 2 and "global batch, split across 2 processes" in result.stderr
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_the_cli_leaves_the_process_group_when_a_command_ends(tmp_path):
+    """`end_processes` (called by the CLI's main when a command ends, and at exit) leaves the group once:
+    alone and a second time it does nothing."""
+    import torch.distributed as dist
+
+    from xling.distributed import end_processes
+
+    end_processes()  # no process group: nothing
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    assert dist.is_initialized()
+    end_processes()
+    assert not dist.is_initialized()
+    end_processes(synchronise=False)  # twice: nothing
+    assert not dist.is_initialized()

@@ -77,16 +77,30 @@ def start_processes() -> None:
 _ending: list[bool] = []
 
 
-def _end_processes() -> None:
-    """Leave the process group before the interpreter exits: gloo's threads otherwise may abort the process
-    ("terminate called without an active exception") while it shuts down."""
+def end_processes(*, synchronise: bool = True) -> None:
+    """Leave the process group, once every process has got here (``synchronise``), before the interpreter
+    shuts down: gloo's threads otherwise may abort a process ("terminate called without an active exception")
+    while it exits. The CLI calls it when a command ends; an ``atexit`` hook calls it as a fallback. Without
+    ``synchronise`` (a command that failed: another process may never reach a barrier) it only leaves.
+    Alone, or called twice: nothing."""
+    import sys
+
+    if "torch.distributed" not in sys.modules:  # no process group without it (and a command without torch stays so)
+        return
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
-        try:
-            dist.destroy_process_group()
-        except Exception:  # noqa: BLE001 - exiting anyway
-            pass
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        if synchronise and dist.get_world_size() > 1:
+            dist.barrier()
+        dist.destroy_process_group()
+    except Exception as exc:  # noqa: BLE001 - the command's work is done; say why the teardown failed
+        print(f"xling: warning: rank {rank()} could not leave the process group: {exc!r}", file=sys.stderr)
+
+
+def _end_processes() -> None:
+    end_processes(synchronise=False)
 
 
 def process_device() -> Any:

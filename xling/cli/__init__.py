@@ -39,12 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0, 2 for an error the user can fix, 130 / 143 for a run stopped by Ctrl-C / SIGTERM."""
-    from xling.distributed import is_main
+    from xling.distributed import end_processes, is_main
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    ended = False
     try:
         result = args.func(args)
+        ended = True
     except KeyboardInterrupt:
         if is_main():
             print("xling: interrupted", file=sys.stderr)
@@ -58,4 +60,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"xling: {'error: ' if code == 2 else ''}{exc}", file=sys.stderr)
             return code
         raise
+    finally:  # under a launcher: every process leaves the process group here, not while the interpreter exits
+        end_processes(synchronise=ended)
     return int(result or 0)
