@@ -33,6 +33,20 @@ for target in ${TARGETS:-xnli udpos panx}; do
     panx) members="sick udpos xnli" ;;
     *) echo "intermediate3.sh: no members for target $target" >&2; exit 2 ;;
   esac
+  if [ "$target" = xnli ] && has report && compgen -G "$R/panx_de-s*" > /dev/null; then  # the non-English NER study
+    for lang in de es nl pl ru; do
+      step "$target: typology of the gain after NER in $lang"
+      $X typology correlate --baseline $R/direct-s* --treatment $R/panx_$lang-s* --kind all \
+          --output $T/$target-typology-ner-$lang.json > $T/$target-typology-ner-$lang.md
+    done
+    .venv/bin/python benchmarks/typology_pooled.py --target $target --results $T > /dev/null
+    $X report $R/direct-s* $R/panx_*-s* --baseline intermediate=none > $T/$target-ner-languages.md
+  fi
+  for m in $members; do
+    if ! compgen -G "$R/$m-s*" > /dev/null; then
+      echo "intermediate3.sh: no $m runs in $R; run its sweep first (the $target ensembles skipped)" >&2; continue 2
+    fi
+  done
   for seed in $(has ensembles && echo "${SEEDS:-1 2 3}"); do
     runs=$(for m in $members; do echo -n "$R/$m-s$seed "; done)
     for method in ${METHODS:-prob vote weights}; do
@@ -62,14 +76,6 @@ for name, label in zip(names, head):
       $X typology correlate --baseline $R/direct-s* --treatment $R/$m-s* --kind all \
           --output $T/$target-typology-$m.json > $T/$target-typology-$m.md
     done
-    if compgen -G "$R/panx_de-s*" > /dev/null; then
-      for lang in de es nl pl ru; do
-        step "$target: typology of the gain after NER in $lang"
-        $X typology correlate --baseline $R/direct-s* --treatment $R/panx_$lang-s* --kind all \
-            --output $T/$target-typology-ner-$lang.json > $T/$target-typology-ner-$lang.md
-      done
-      .venv/bin/python benchmarks/typology_pooled.py --target $target --results $T > /dev/null
-    fi
   fi
 done
 step done

@@ -84,6 +84,6 @@ if has typology-ner; then
     $X typology correlate --baseline $R/direct-s* --treatment $R/panx_$lang-s* --kind all \
         --output $T/$TARGET-typology-ner-$lang.json > $T/$TARGET-typology-ner-$lang.md
   done
-  .venv/bin/python benchmarks/typology_pooled.py
+  .venv/bin/python benchmarks/typology_pooled.py --target $TARGET --results $T
 fi
 step done
