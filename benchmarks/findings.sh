@@ -38,6 +38,7 @@ report gate-pos-layers $T/gate-pos-layers.md last benchmarks/plots/gate-pos-laye
 report gate-xnli $T/gate-xnli.md last benchmarks/plots/gate-xnli.png     # Q1, XNLI (sweeps/gate-xnli.yaml)
 report gate-pawsx $T/gate-pawsx.md last                         # Q1, PAWS-X (sweeps/gate-pawsx.yaml)
 report multimodal $T/multimodal.md direct benchmarks/plots/multimodal.png  # Q5 (sweeps/multimodal.yaml)
+archive diversity-qa                                                # Q2 (sweeps/diversity-qa.yaml): 2 runs so far
 archive intermediate                                                # Q4 (XNLI) and Q6 (sweeps/intermediate.yaml):
 [ -d "$S/intermediate" ] && RUNS=$S PARTS=report bash benchmarks/intermediate3.sh  # ensembles made by intermediate3.sh
 .venv/bin/python benchmarks/render.py
