@@ -71,7 +71,7 @@ def start_processes() -> None:
             import atexit
 
             _ending.append(True)
-            atexit.register(_end_processes)
+            atexit.register(end_processes, synchronise=False)
 
 
 _ending: list[bool] = []
@@ -97,10 +97,6 @@ def end_processes(*, synchronise: bool = True) -> None:
         dist.destroy_process_group()
     except Exception as exc:  # noqa: BLE001 - the command's work is done; say why the teardown failed
         print(f"xling: warning: rank {rank()} could not leave the process group: {exc!r}", file=sys.stderr)
-
-
-def _end_processes() -> None:
-    end_processes(synchronise=False)
 
 
 def process_device() -> Any:
